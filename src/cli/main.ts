@@ -1,0 +1,229 @@
+/**
+ * `spikelab` command line: train and test an experiment locally, without the server.
+ *
+ *   spikelab train --preset diehl-cook-2015 --neurons 100 --train 60000 --test 10000 --seed 1
+ *   spikelab train --definition experiment.json --json
+ *   spikelab presets
+ *
+ * Bad arguments print one line and exit with code 2.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ZodError } from 'zod';
+import type { ExperimentEvent, ExperimentResult, ProgressEvent, WindowMetricsEvent } from '../experiment/events.js';
+import { listPresets, resolveDefinition } from '../experiment/presets.js';
+import { runExperiment } from '../experiment/run.js';
+import { DefinitionError } from '../experiment/topology.js';
+import { encodeNpyFloat32 } from '../io/npy.js';
+import { receptiveFieldsPng } from '../io/receptive-fields.js';
+import { formatZodIssue } from '../experiment/errors.js';
+
+class UsageError extends Error {}
+
+const USAGE = `usage: spikelab train [--preset diehl-cook-2015 | --definition FILE] [options]
+       spikelab presets
+options: --neurons N --train K --test M --validation K --epochs E --seed S --time MS --dt MS
+         --encoder bindsnet-poisson|bernoulli|latency --max-rate HZ --nu-pre X --nu-post X
+         --theta-plus MV --update-interval U --rest MS --kernel wasm|js
+         --save-weights FILE.npy --weights-png FILE.png --json --quiet`;
+
+const numberOptions = {
+  neurons: 'neurons',
+  train: 'train',
+  test: 'test',
+  validation: 'validation',
+  epochs: 'epochs',
+  seed: 'seed',
+  time: 'timePerSampleMs',
+  dt: 'dtMs',
+  rest: 'restMs',
+  'max-rate': 'maxRateHz',
+  'nu-pre': 'nuPre',
+  'nu-post': 'nuPost',
+  'theta-plus': 'thetaPlusMv',
+  'update-interval': 'labelUpdateInterval',
+} as const;
+
+function parseNumber(flag: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${flag} expects a number, got "${text}"`);
+  return v;
+}
+
+function buildRequest(values: Record<string, string | boolean | undefined>): unknown {
+  if (values.definition !== undefined) {
+    const given = Object.keys(numberOptions).filter((k) => values[k] !== undefined);
+    if (values.preset !== undefined || given.length > 0)
+      throw new UsageError('--definition cannot be combined with --preset or preset options');
+    const path = String(values.definition);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      throw new UsageError(`cannot read definition file ${path}`);
+    }
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new UsageError(`${path} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const req: Record<string, unknown> = { preset: values.preset ?? 'diehl-cook-2015' };
+  for (const [flag, field] of Object.entries(numberOptions)) {
+    const v = values[flag];
+    if (v !== undefined) req[field] = parseNumber(flag, String(v));
+  }
+  if (values.encoder !== undefined) req.encoder = values.encoder;
+  // The CLI streams nothing, so skip recording rasters and snapshots.
+  req.stream = { spikesEvery: 0, weightsEvery: 0 };
+  req.checkpointEvery = 0;
+  return req;
+}
+
+function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return '--';
+  if (s < 60) return `${s.toFixed(0)}s`;
+  return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+}
+
+class ProgressBar {
+  private lastWindow: WindowMetricsEvent | null = null;
+  private lastLine = 0;
+  constructor(private readonly quiet: boolean) {}
+
+  onEvent(e: ExperimentEvent): void {
+    if (this.quiet) return;
+    if (e.type === 'metrics') this.lastWindow = e;
+    if (e.type === 'progress') this.draw(e);
+  }
+
+  private draw(e: ProgressEvent): void {
+    const tty = process.stderr.isTTY;
+    const now = Date.now();
+    const finished = e.done === e.total;
+    if (!finished && now - this.lastLine < (tty ? 100 : 5000)) return;
+    this.lastLine = now;
+    const width = 24;
+    const filled = Math.round((width * e.done) / Math.max(e.total, 1));
+    const acc = this.lastWindow && e.phase === 'train' && this.lastWindow.accuracy.allActivity !== null
+      ? `  window acc ${(100 * this.lastWindow.accuracy.allActivity).toFixed(1)}%`
+      : '';
+    const line = `${e.phase.padEnd(5)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${e.done}/${e.total}  ${Math.round(e.samplesPerSec)} samples/s  ETA ${formatDuration(e.etaSec)}${acc}`;
+    process.stderr.write(tty ? `\r${line}\x1b[K${finished ? '\n' : ''}` : `${line}\n`);
+  }
+}
+
+function report(r: ExperimentResult): string {
+  const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(2)}%`);
+  const lines = [
+    `accuracy (all-activity):        ${pct(r.accuracy.allActivity)}`,
+    `accuracy (proportion weighting): ${pct(r.accuracy.proportionWeighting)}`,
+  ];
+  if (r.validation.accuracy) lines.push(`validation (${r.validation.samples}): all-activity ${pct(r.validation.accuracy.allActivity)}, proportion ${pct(r.validation.accuracy.proportionWeighting)}`);
+  lines.push(
+    `train: ${r.train.samples} samples, ${r.train.samplesPerSec.toFixed(0)} samples/s, ${r.train.seconds.toFixed(2)} s`,
+    `test:  ${r.test.samples} samples, ${r.test.samplesPerSec.toFixed(0)} samples/s, ${r.test.seconds.toFixed(2)} s`,
+    `wall time: ${r.wallSeconds.toFixed(2)} s   exc spikes/test sample: ${r.spikesPerTestSample.toFixed(2)}   mean θ: ${r.thetaMean.toFixed(2)} mV`,
+    `weights sha256: ${r.weightsSha256}`,
+    'confusion matrix (rows: true label, columns: predicted, all-activity):',
+    '      ' + Array.from({ length: 10 }, (_, c) => String(c).padStart(6)).join(''),
+    ...r.confusion.map((row, t) => String(t).padStart(6) + row.map((x) => String(x).padStart(6)).join('')),
+  );
+  return lines.join('\n');
+}
+
+async function train(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        preset: { type: 'string' },
+        definition: { type: 'string' },
+        ...Object.fromEntries(Object.keys(numberOptions).map((k) => [k, { type: 'string' as const }])),
+        encoder: { type: 'string' },
+        kernel: { type: 'string' },
+        'save-weights': { type: 'string' },
+        'weights-png': { type: 'string' },
+        json: { type: 'boolean' },
+        quiet: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const kernel = values.kernel ?? 'wasm';
+  if (kernel !== 'wasm' && kernel !== 'js') throw new UsageError(`--kernel must be wasm or js, got "${kernel}"`);
+  const definition = resolveDefinition(buildRequest(values));
+  const bar = new ProgressBar(Boolean(values.quiet));
+  let weights: Float32Array | null = null;
+  const result = await runExperiment(definition, {
+    kernel,
+    emit: (e) => {
+      if (e.type === 'done') weights = e.weights;
+      bar.onEvent(e);
+    },
+  });
+  const saveNpy = values['save-weights'];
+  const savePng = values['weights-png'];
+  if (weights !== null) {
+    if (typeof saveNpy === 'string') writeFileSync(saveNpy, encodeNpyFloat32(weights, [784, result.neurons]));
+    if (typeof savePng === 'string') writeFileSync(savePng, receptiveFieldsPng(weights, 784, result.neurons, { scale: 2 }));
+  }
+  if (!values.quiet) process.stdout.write(report(result) + '\n');
+  if (values.json) {
+    const summary = {
+      accuracy: result.accuracy,
+      validation: result.validation,
+      confusion: result.confusion,
+      train: result.train,
+      test: result.test,
+      wallSeconds: result.wallSeconds,
+      spikesPerTestSample: result.spikesPerTestSample,
+      thetaMean: result.thetaMean,
+      neurons: result.neurons,
+      weightsSha256: result.weightsSha256,
+      definition,
+    };
+    process.stdout.write(JSON.stringify(summary) + '\n');
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === 'train') {
+      await train(rest);
+      return 0;
+    }
+    if (command === 'presets') {
+      process.stdout.write(JSON.stringify(listPresets(), null, 2) + '\n');
+      return 0;
+    }
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      process.stdout.write(USAGE + '\n');
+      return command === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown command "${command}" (try: spikelab help)`);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof DefinitionError) {
+      process.stderr.write(`spikelab: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ZodError) {
+      process.stderr.write(`spikelab: ${formatZodIssue(e)}\n`);
+      return 2;
+    }
+    process.stderr.write(`spikelab: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+export { main };
+
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,123 @@
+/**
+ * Presets: short requests that expand to a full experiment definition.
+ *
+ * `diehl-cook-2015` is BindsNET's `DiehlAndCook2015` as `examples/mnist/eth_mnist.py` runs it
+ * (exc=22.5, inh=120, theta_plus=0.05, nu=(1e-4, 1e-2), norm=78.4, 250 ms at 128 Hz, one_spike).
+ */
+import { z } from 'zod';
+import {
+  experimentDefinitionSchema,
+  encoderSchema,
+  streamSchema,
+  type ExperimentDefinition,
+  type ExperimentDefinitionInput,
+} from './schema.js';
+
+export const presetNames = ['diehl-cook-2015'] as const;
+
+export const presetRequestSchema = z
+  .object({
+    preset: z.enum(presetNames),
+    name: z.string().max(200).optional(),
+    neurons: z.number().int().positive().default(100),
+    train: z.number().int().nonnegative().default(60000),
+    test: z.number().int().nonnegative().default(10000),
+    validation: z.number().int().nonnegative().default(0),
+    epochs: z.number().int().positive().default(1),
+    seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    timePerSampleMs: z.number().positive().finite().default(250),
+    dtMs: z.number().positive().finite().default(1),
+    restMs: z.number().nonnegative().finite().default(0),
+    encoder: encoderSchema.shape.type.optional(),
+    maxRateHz: z.number().positive().finite().optional(),
+    nuPre: z.number().nonnegative().finite().optional(),
+    nuPost: z.number().nonnegative().finite().optional(),
+    thetaPlusMv: z.number().nonnegative().finite().optional(),
+    excToInhWeight: z.number().finite().optional(),
+    inhToExcWeight: z.number().finite().optional(),
+    norm: z.number().positive().finite().optional(),
+    labelUpdateInterval: z.number().int().positive().optional(),
+    oneSpikePerStep: z.boolean().optional(),
+    shuffle: z.boolean().optional(),
+    checkpointEvery: z.number().int().nonnegative().optional(),
+    stream: streamSchema.partial().optional(),
+  })
+  .strict();
+
+export type PresetRequest = z.input<typeof presetRequestSchema>;
+
+/** Expands a preset request into the input form of a full definition (defaults not yet applied). */
+export function expandPreset(req: z.output<typeof presetRequestSchema>): ExperimentDefinitionInput {
+  const n = req.neurons;
+  return {
+    name: req.name ?? `${req.preset} (${n} neurons)`,
+    seed: req.seed,
+    dtMs: req.dtMs,
+    timePerSampleMs: req.timePerSampleMs,
+    restMs: req.restMs,
+    epochs: req.epochs,
+    dataset: { name: 'mnist', train: req.train, test: req.test, validation: req.validation, shuffle: req.shuffle ?? true },
+    encoder: { type: req.encoder ?? 'bindsnet-poisson', maxRateHz: req.maxRateHz ?? 128 },
+    layers: [
+      { id: 'X', type: 'input', size: 784, traceTauMs: 20 },
+      {
+        id: 'Ae',
+        type: 'adaptive-lif',
+        size: n,
+        restMv: -65,
+        resetMv: -60,
+        thresholdMv: -52,
+        refractoryMs: 5,
+        tauMs: 100,
+        traceTauMs: 20,
+        thetaPlusMv: req.thetaPlusMv ?? 0.05,
+        tauThetaMs: 1e7,
+        oneSpikePerStep: req.oneSpikePerStep ?? true,
+      },
+      { id: 'Ai', type: 'lif', size: n, restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, traceTauMs: 20 },
+    ],
+    connections: [
+      {
+        from: 'X',
+        to: 'Ae',
+        type: 'dense',
+        init: { dist: 'uniform', low: 0, high: 0.3 },
+        wMin: 0,
+        wMax: 1,
+        plasticity: { rule: 'post-pre', nuPre: req.nuPre ?? 1e-4, nuPost: req.nuPost ?? 1e-2 },
+        norm: req.norm ?? 78.4,
+      },
+      { from: 'Ae', to: 'Ai', type: 'one-to-one', weight: req.excToInhWeight ?? 22.5 },
+      { from: 'Ai', to: 'Ae', type: 'all-but-self', weight: req.inhToExcWeight ?? -120 },
+    ],
+    evaluation: { labelUpdateInterval: req.labelUpdateInterval ?? 250 },
+    stream: req.stream,
+    checkpointEvery: req.checkpointEvery,
+  };
+}
+
+/** A request body is either a full definition or `{preset, ...overrides}`. */
+export const experimentRequestSchema = z.union([presetRequestSchema, experimentDefinitionSchema]);
+
+/**
+ * Parses a request (preset or full definition) into a complete definition.
+ * Throws the zod error of the branch the request was meant for, so field paths are meaningful.
+ */
+export function resolveDefinition(body: unknown): ExperimentDefinition {
+  if (body !== null && typeof body === 'object' && 'preset' in body) {
+    const req = presetRequestSchema.parse(body);
+    return experimentDefinitionSchema.parse(expandPreset(req));
+  }
+  return experimentDefinitionSchema.parse(body);
+}
+
+export function listPresets(): { name: string; description: string; definition: ExperimentDefinition }[] {
+  return [
+    {
+      name: 'diehl-cook-2015',
+      description:
+        'Diehl & Cook (2015) as BindsNET eth_mnist runs it: Poisson-interval input, adaptive-threshold excitatory layer with post-pre STDP and weight normalization, winner-take-all inhibition.',
+      definition: resolveDefinition({ preset: 'diehl-cook-2015' }),
+    },
+  ];
+}

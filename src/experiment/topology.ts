@@ -1,0 +1,118 @@
+/**
+ * Maps a declarative definition onto the engine's network spec, checking that it has the Diehl &
+ * Cook shape the engine runs. Every rejection names the field, so the API can return it as a 4xx.
+ */
+import type { NetworkSpec } from '../engine/network.js';
+import type { AdaptiveLifLayer, DenseConnection, ExperimentDefinition, LifLayer } from './schema.js';
+
+export const MNIST_INPUTS = 784;
+
+export class DefinitionError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'DefinitionError';
+  }
+}
+
+export interface CompiledExperiment {
+  spec: NetworkSpec;
+  steps: number;
+  excitatoryId: string;
+}
+
+export function compileDefinition(def: ExperimentDefinition): CompiledExperiment {
+  const ids = new Map<string, number>();
+  def.layers.forEach((l, k) => {
+    if (ids.has(l.id)) throw new DefinitionError(`layers.${k}.id`, `duplicate layer id "${l.id}"`);
+    ids.set(l.id, k);
+  });
+  const inputs = def.layers.filter((l) => l.type === 'input');
+  if (inputs.length !== 1) throw new DefinitionError('layers', 'exactly one layer of type "input" is required');
+  const input = inputs[0];
+  if (input.size !== MNIST_INPUTS)
+    throw new DefinitionError(`layers.${ids.get(input.id)}.size`, `the MNIST input layer must have ${MNIST_INPUTS} neurons`);
+
+  const layerOf = (id: string, field: string) => {
+    const k = ids.get(id);
+    if (k === undefined) throw new DefinitionError(field, `unknown layer "${id}"`);
+    return def.layers[k];
+  };
+  const byType = (type: string) => def.connections.map((c, k) => ({ c, k })).filter(({ c }) => c.type === type);
+
+  const dense = byType('dense');
+  if (dense.length !== 1) throw new DefinitionError('connections', 'exactly one dense (learnable) connection is required');
+  const d = dense[0].c as DenseConnection;
+  const dk = dense[0].k;
+  if (layerOf(d.from, `connections.${dk}.from`).type !== 'input')
+    throw new DefinitionError(`connections.${dk}.from`, 'the dense connection must start at the input layer');
+  const excLayer = layerOf(d.to, `connections.${dk}.to`);
+  if (excLayer.type === 'input') throw new DefinitionError(`connections.${dk}.to`, 'the dense connection must end at a LIF layer');
+  const exc = excLayer as LifLayer | AdaptiveLifLayer;
+  if (d.wMin > d.wMax) throw new DefinitionError(`connections.${dk}.wMin`, 'must not exceed wMax');
+
+  const others = def.layers.filter((l) => l.type !== 'input' && l.id !== exc.id);
+  if (others.length > 1) throw new DefinitionError('layers', 'at most one inhibitory layer is supported');
+  let inhibitory: NetworkSpec['inhibitory'] = null;
+  if (others.length === 1) {
+    const inh = others[0];
+    const ik = ids.get(inh.id)!;
+    if (inh.type !== 'lif') throw new DefinitionError(`layers.${ik}.type`, 'the inhibitory layer must be "lif"');
+    if (inh.size !== exc.size) throw new DefinitionError(`layers.${ik}.size`, `must equal the excitatory layer size (${exc.size})`);
+    const e2i = byType('one-to-one');
+    const i2e = byType('all-but-self');
+    if (e2i.length !== 1 || e2i[0].c.from !== exc.id || e2i[0].c.to !== inh.id)
+      throw new DefinitionError('connections', `a one-to-one connection from "${exc.id}" to "${inh.id}" is required`);
+    if (i2e.length !== 1 || i2e[0].c.from !== inh.id || i2e[0].c.to !== exc.id)
+      throw new DefinitionError('connections', `an all-but-self connection from "${inh.id}" to "${exc.id}" is required`);
+    inhibitory = { ...inh, excToInh: (e2i[0].c as { weight: number }).weight, inhToExc: (i2e[0].c as { weight: number }).weight };
+  } else if (def.connections.length !== 1) {
+    throw new DefinitionError('connections', 'without an inhibitory layer only the dense connection is allowed');
+  }
+
+  const steps = Math.round(def.timePerSampleMs / def.dtMs);
+  if (steps < 1 || Math.abs(steps * def.dtMs - def.timePerSampleMs) > 1e-9 * def.timePerSampleMs)
+    throw new DefinitionError('timePerSampleMs', `must be a whole number of dt steps (dtMs = ${def.dtMs})`);
+  if (steps > 10000) throw new DefinitionError('timePerSampleMs', 'at most 10,000 steps per sample');
+  def.stream.voltageNeurons.forEach((j, k) => {
+    if (j >= exc.size) throw new DefinitionError(`stream.voltageNeurons.${k}`, `neuron ${j} does not exist (layer has ${exc.size})`);
+  });
+  if (def.dataset.validation + def.dataset.train > 60000)
+    throw new DefinitionError('dataset.train', `train + validation must not exceed the 60,000 MNIST training images`);
+  if (def.dataset.test > 10000) throw new DefinitionError('dataset.test', 'MNIST has 10,000 test images');
+
+  const adaptive = exc.type === 'adaptive-lif';
+  const spec: NetworkSpec = {
+    inputs: MNIST_INPUTS,
+    neurons: exc.size,
+    steps,
+    dtMs: def.dtMs,
+    restMs: def.restMs,
+    seed: def.seed,
+    encoder: def.encoder,
+    inputTraceTauMs: input.traceTauMs,
+    excitatory: {
+      restMv: exc.restMv,
+      resetMv: exc.resetMv,
+      thresholdMv: exc.thresholdMv,
+      refractoryMs: exc.refractoryMs,
+      tauMs: exc.tauMs,
+      traceTauMs: exc.traceTauMs,
+      adaptive,
+      thetaPlusMv: adaptive ? (exc as AdaptiveLifLayer).thetaPlusMv : 0,
+      tauThetaMs: adaptive ? (exc as AdaptiveLifLayer).tauThetaMs : 1e7,
+      oneSpikePerStep: adaptive ? (exc as AdaptiveLifLayer).oneSpikePerStep : false,
+    },
+    inhibitory,
+    dense: {
+      init: d.init,
+      wMin: d.wMin,
+      wMax: d.wMax,
+      plasticity: d.plasticity ? { nuPre: d.plasticity.nuPre, nuPost: d.plasticity.nuPost } : null,
+      norm: d.norm,
+    },
+  };
+  return { spec, steps, excitatoryId: exc.id };
+}
