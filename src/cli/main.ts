@@ -25,6 +25,7 @@ const USAGE = `usage: spikelab train [--preset diehl-cook-2015 | --definition FI
 options: --neurons N --train K --test M --validation K --epochs E --seed S --time MS --dt MS
          --encoder bindsnet-poisson|bernoulli|latency --max-rate HZ --nu-pre X --nu-post X
          --theta-plus MV --update-interval U --rest MS --kernel wasm|js
+         --assignment training-windows|frozen-pass --label-samples K --represent-below SPIKES
          --save-weights FILE.npy --weights-png FILE.png --json --quiet`;
 
 const numberOptions = {
@@ -42,6 +43,8 @@ const numberOptions = {
   'nu-post': 'nuPost',
   'theta-plus': 'thetaPlusMv',
   'update-interval': 'labelUpdateInterval',
+  'label-samples': 'labelSamples',
+  'represent-below': 'representBelowSpikes',
 } as const;
 
 function parseNumber(flag: string, text: string): number {
@@ -74,6 +77,7 @@ function buildRequest(values: Record<string, string | boolean | undefined>): unk
     if (v !== undefined) req[field] = parseNumber(flag, String(v));
   }
   if (values.encoder !== undefined) req.encoder = values.encoder;
+  if (values.assignment !== undefined) req.assignment = values.assignment;
   // The CLI streams nothing, so skip recording rasters and snapshots.
   req.stream = { spikesEvery: 0, weightsEvery: 0 };
   req.checkpointEvery = 0;
@@ -144,6 +148,7 @@ async function train(args: string[]): Promise<void> {
         definition: { type: 'string' },
         ...Object.fromEntries(Object.keys(numberOptions).map((k) => [k, { type: 'string' as const }])),
         encoder: { type: 'string' },
+        assignment: { type: 'string' },
         kernel: { type: 'string' },
         'save-weights': { type: 'string' },
         'weights-png': { type: 'string' },

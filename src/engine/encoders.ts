@@ -146,13 +146,27 @@ function encodeIntervals(tables: IntervalTables, image: Uint8Array, rng: Prng, o
   out.stride = m;
   count.fill(0);
   let total = 0;
+  // xoshiro128** inlined on locals (one draw per spike is the encoder's whole cost); the state
+  // is written back, so the stream is exactly rng.nextU32()'s.
+  let s0 = rng.s0;
+  let s1 = rng.s1;
+  let s2 = rng.s2;
+  let s3 = rng.s3;
   for (let q = 0; q < m; q++) {
     const i = active[q];
     const row = image[i] * width;
     const g = image[i] * GUIDE;
     let c = 0;
     for (;;) {
-      const u = rng.nextU32();
+      const x = Math.imul(s1, 5);
+      const u = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+      const t9 = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t9;
+      s3 = (s3 << 11) | (s3 >>> 21);
       let k = guide[g + (u >>> 24)];
       while (u >= cdf[row + k]) k++;
       c += k;
@@ -162,6 +176,10 @@ function encodeIntervals(tables: IntervalTables, image: Uint8Array, rng: Prng, o
       total++;
     }
   }
+  rng.s0 = s0;
+  rng.s1 = s1;
+  rng.s2 = s2;
+  rng.s3 = s3;
   out.total = total;
 }
 

@@ -104,7 +104,8 @@ export class DiehlCookNetwork {
   private readonly inhActive: ActiveSet;
   private readonly inhInput: Float64Array;
   private readonly stdp: PostPreParams | null;
-  private readonly encoder: Encoder;
+  /** Encoders by extra rate (Hz): 0 is the definition's; others serve re-presentations. */
+  private readonly encoders = new Map<number, Encoder>();
   private readonly train: SpikeTrain;
   private readonly crossed: Int32Array;
   private readonly excSpiking: Int32Array;
@@ -151,7 +152,7 @@ export class DiehlCookNetwork {
     this.stdp = rule
       ? { nuPre: Math.fround(rule.nuPre), nuPost: Math.fround(rule.nuPost), wMin: Math.fround(spec.dense.wMin), wMax: Math.fround(spec.dense.wMax) }
       : null;
-    this.encoder = createEncoder(spec.encoder.type, spec.steps, spec.dtMs, spec.encoder.maxRateHz);
+    this.encoders.set(0, createEncoder(spec.encoder.type, spec.steps, spec.dtMs, spec.encoder.maxRateHz));
     this.train = createSpikeTrain(spec.inputs, spec.steps);
     this.crossed = this.kernel.crossed;
     this.excSpiking = new Int32Array(n);
@@ -184,8 +185,10 @@ export class DiehlCookNetwork {
   /**
    * Presents one image for `steps` steps and returns the number of excitatory spikes; per-neuron
    * counts are in `counts`. With `learning`, STDP, θ adaptation and normalization run.
+   * `extraRateHz` raises the encoder's maximum rate (Diehl & Cook's re-presentation of samples
+   * that drew too few spikes).
    */
-  runSample(image: Uint8Array, learning: boolean, rec: SampleRecording | null = null): number {
+  runSample(image: Uint8Array, learning: boolean, rec: SampleRecording | null = null, extraRateHz = 0): number {
     const steps = this.steps;
     const W = this.weights;
     const stride = this.stride;
@@ -213,7 +216,7 @@ export class DiehlCookNetwork {
 
     this.startSample(learning);
     kernel.setSpikingInputs(train.index, 0, 0);
-    this.encoder.encode(image, this.rng, train);
+    this.encoderFor(extraRateHz).encode(image, this.rng, train);
     const bucket = train.stride;
     const index = train.index;
     const count = train.count;
@@ -292,6 +295,16 @@ export class DiehlCookNetwork {
     this.excSpikes = total;
     if (learning) this.endLearningSample();
     return total;
+  }
+
+  private encoderFor(extraRateHz: number): Encoder {
+    let e = this.encoders.get(extraRateHz);
+    if (!e) {
+      const { type, maxRateHz } = this.spec.encoder;
+      e = createEncoder(type, this.steps, this.spec.dtMs, maxRateHz + extraRateHz);
+      this.encoders.set(extraRateHz, e);
+    }
+    return e;
   }
 
   private startSample(learning: boolean): void {

@@ -6,10 +6,11 @@
  * saved and restored exactly, so a run resumed from a checkpoint continues the same stream.
  */
 export class Prng {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
+  /** State word; public only so hot loops can run the generator on locals (see encoders.ts). */
+  s0 = 0;
+  s1 = 0;
+  s2 = 0;
+  s3 = 0;
 
   constructor(seed: number) {
     this.seed(seed);

@@ -37,6 +37,9 @@ export const presetRequestSchema = z
     inhToExcWeight: z.number().finite().optional(),
     norm: z.number().positive().finite().optional(),
     labelUpdateInterval: z.number().int().positive().optional(),
+    assignment: z.enum(['training-windows', 'frozen-pass']).optional(),
+    labelSamples: z.number().int().positive().max(60000).optional(),
+    representBelowSpikes: z.number().int().nonnegative().optional(),
     oneSpikePerStep: z.boolean().optional(),
     shuffle: z.boolean().optional(),
     checkpointEvery: z.number().int().nonnegative().optional(),
@@ -90,7 +93,12 @@ export function expandPreset(req: z.output<typeof presetRequestSchema>): Experim
       { from: 'Ae', to: 'Ai', type: 'one-to-one', weight: req.excToInhWeight ?? 22.5 },
       { from: 'Ai', to: 'Ae', type: 'all-but-self', weight: req.inhToExcWeight ?? -120 },
     ],
-    evaluation: { labelUpdateInterval: req.labelUpdateInterval ?? 250 },
+    evaluation: {
+      labelUpdateInterval: req.labelUpdateInterval ?? 250,
+      assignment: req.assignment ?? 'training-windows',
+      labelSamples: req.labelSamples ?? 10000,
+    },
+    represent: { belowSpikes: req.representBelowSpikes ?? 0, rateStepHz: 32, maxRepeats: 5 },
     stream: req.stream,
     checkpointEvery: req.checkpointEvery,
   };

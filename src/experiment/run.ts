@@ -203,6 +203,8 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   const recordingFor = (k: number) =>
     def.stream.spikesEvery > 0 && k % def.stream.spikesEvery === 0 ? createRecording(def.stream.voltageNeurons) : null;
 
+  const present = (img: Uint8Array, learning: boolean, rec: SampleRecording | null) => presentSample(net, def.represent, img, learning, rec);
+
   // ---- training ----
   const startEpoch = progress?.epoch ?? 0;
   let samplesDone = progress ? progress.epoch * perEpoch + progress.step : 0;
@@ -223,7 +225,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
       const k = p.order[p.step];
       const label = trainLabels[k];
       const rec = recordingFor(samplesDone);
-      net.runSample(image(images, k), true, rec);
+      present(image(images, k), true, rec);
       if (rec) emitRecording('train', samplesDone, label, rec);
       // Score with the labels assigned before this window, then add to the window.
       if (labels.predictAllActivity(net.counts, scratch) === label) p.windowCorrectAll++;
@@ -277,10 +279,10 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
       if (stop()) return null;
       const k = first + q;
       const rec = phase === 'test' ? recordingFor(q) : null;
-      spikes += net.runSample(image(set, k), false, rec);
+      spikes += present(image(set, k), false, rec);
       if (rec) emitRecording(phase, q, setLabels[k], rec);
-      all.add(setLabels[k], labels.predictAllActivity(net.counts, scratch));
-      prop.add(setLabels[k], labels.predictProportion(net.counts, scratch));
+      all.add(setLabels[k], labelsForTest.predictAllActivity(net.counts, scratch));
+      prop.add(setLabels[k], labelsForTest.predictProportion(net.counts, scratch));
       if (phase === 'test' && ((q + 1) % def.stream.progressEvery === 0 || q + 1 === count)) {
         const rate = ((q + 1) * 1000) / Math.max(performance.now() - start, 1e-3);
         emit({ type: 'progress', phase, epoch: def.epochs - 1, done: q + 1, total: count, samplesPerSec: rate, etaSec: (count - q - 1) / rate });
@@ -290,6 +292,13 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     const seconds = (performance.now() - start) / 1000;
     return { all, prop, spikes, seconds };
   };
+
+  let labelsForTest = labels;
+  if (!cancelled && def.evaluation.assignment === 'frozen-pass') {
+    const frozen = await assignFrozen(present, labels.neurons, net.counts, images, trainLabels, Math.min(def.evaluation.labelSamples, pool), stop, maybeYield);
+    if (frozen) labelsForTest = frozen;
+    else cancelled = true;
+  }
 
   let validation: ExperimentResult['validation'] = { samples: 0, accuracy: null };
   let test: Awaited<ReturnType<typeof evaluate>> = null;
@@ -310,8 +319,8 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     accuracy: test ? { allActivity: test.all.accuracy, proportionWeighting: test.prop.accuracy } : { allActivity: null, proportionWeighting: null },
     confusion: (test?.all ?? empty).toRows(),
     confusionProportion: (test?.prop ?? empty).toRows(),
-    assignments: Array.from(labels.assignments),
-    proportions: Array.from(labels.proportions),
+    assignments: Array.from(labelsForTest.assignments),
+    proportions: Array.from(labelsForTest.proportions),
     train: { samples: samplesDone, samplesPerSec: trainRate, seconds: trainSeconds },
     test: test ? { samples: nTest, samplesPerSec: nTest / Math.max(test.seconds, 1e-9), seconds: test.seconds } : { samples: 0, samplesPerSec: 0, seconds: 0 },
     validation,
@@ -326,6 +335,50 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   return result;
 }
 
+/**
+ * One presentation, repeated at higher input rates while it draws fewer than `belowSpikes`
+ * excitatory spikes (Diehl & Cook); the recording keeps only the last presentation.
+ */
+function presentSample(
+  net: DiehlCookNetwork,
+  represent: ExperimentDefinition['represent'],
+  img: Uint8Array,
+  learning: boolean,
+  rec: SampleRecording | null,
+): number {
+  let spikes = net.runSample(img, learning, rec);
+  for (let k = 1; spikes < represent.belowSpikes && k <= represent.maxRepeats; k++) {
+    if (rec) rec.input.length = rec.excitatory.length = rec.inhibitory.length = rec.voltage.length = rec.threshold.length = 0;
+    spikes = net.runSample(img, learning, rec, k * represent.rateStepHz);
+  }
+  return spikes;
+}
+
+/**
+ * Diehl & Cook's labelling: with learning off (weights and θ frozen), one pass over the first
+ * `count` training images; each neuron gets the class it responded to most. Null if stopped.
+ */
+async function assignFrozen(
+  present: (img: Uint8Array, learning: boolean, rec: null) => number,
+  neurons: number,
+  counts: Int32Array,
+  images: Uint8Array,
+  imageLabels: Uint8Array,
+  count: number,
+  stop: () => boolean,
+  maybeYield: () => Promise<void>,
+): Promise<LabelAssigner | null> {
+  const labels = new LabelAssigner(neurons);
+  for (let k = 0; k < count; k++) {
+    if (stop()) return null;
+    present(images.subarray(k * MNIST_INPUTS, (k + 1) * MNIST_INPUTS), false, null);
+    labels.observe(counts, imageLabels[k]);
+    await maybeYield();
+  }
+  labels.assign();
+  return labels;
+}
+
 /** Classifies 28×28 images (intensities 0..255) with a trained model, learning off. */
 export async function classify(model: TrainedModel, images: Uint8Array[], seed = 0): Promise<Classification[]> {
   const { spec } = compileDefinition({ ...model.definition, seed });
@@ -337,7 +390,7 @@ export async function classify(model: TrainedModel, images: Uint8Array[], seed =
   const propVotes = new Float64Array(10);
   return images.map((img) => {
     if (img.length !== MNIST_INPUTS) throw new Error(`an image must have ${MNIST_INPUTS} pixels, got ${img.length}`);
-    const spikes = net.runSample(img, false);
+    const spikes = presentSample(net, model.definition.represent, img, false, null);
     const label = labels.predictAllActivity(net.counts, votes);
     const labelProportion = labels.predictProportion(net.counts, propVotes);
     return { label, labelProportion, votes: Array.from(votes), spikes };

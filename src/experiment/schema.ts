@@ -136,6 +136,14 @@ export const evaluationSchema = z
   .object({
     /** Labels are (re)assigned every this many training samples (eth_mnist's update_interval). */
     labelUpdateInterval: z.number().int().positive().default(250),
+    /**
+     * Which labels the test uses. `training-windows` (eth_mnist): the labels accumulated over the
+     * training windows. `frozen-pass` (Diehl & Cook 2015): after training, learning is switched off
+     * and labels are assigned from one pass over `labelSamples` training images.
+     */
+    assignment: z.enum(['training-windows', 'frozen-pass']).default('training-windows'),
+    /** Training images (from the start of the training pool) used by the frozen labelling pass. */
+    labelSamples: z.number().int().positive().max(60000).default(10000),
   })
   .strict();
 
@@ -167,8 +175,21 @@ export const experimentDefinitionSchema = z
     encoder: encoderSchema.default({ type: 'bindsnet-poisson', maxRateHz: 128 }),
     layers: z.array(layerSchema).min(2).max(3),
     connections: z.array(connectionSchema).min(1).max(3),
-    evaluation: evaluationSchema.default({ labelUpdateInterval: 250 }),
+    evaluation: evaluationSchema.default({ labelUpdateInterval: 250, assignment: 'training-windows', labelSamples: 10000 }),
     stream: streamSchema.default({ progressEvery: 50, spikesEvery: 50, weightsEvery: 500, voltageNeurons: [0] }),
+    /**
+     * Diehl & Cook's re-presentation: a sample that drew fewer than `belowSpikes` excitatory spikes
+     * is presented again with the input rate raised by `rateStepHz`, up to `maxRepeats` times
+     * (training and evaluation alike). belowSpikes = 0 turns it off (BindsNET's default).
+     */
+    represent: z
+      .object({
+        belowSpikes: z.number().int().nonnegative().default(0),
+        rateStepHz: z.number().positive().finite().default(32),
+        maxRepeats: z.number().int().nonnegative().max(20).default(5),
+      })
+      .strict()
+      .default({ belowSpikes: 0, rateStepHz: 32, maxRepeats: 5 }),
     /** Save the full engine state every k training samples (0 = never). */
     checkpointEvery: z.number().int().nonnegative().default(1000),
   })
