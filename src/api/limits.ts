@@ -1,0 +1,35 @@
+/**
+ * Server limits on a resolved definition. Fields are named the way the client wrote them: a
+ * preset request says `neurons`, a full definition `layers.1.size`.
+ */
+import type { Limits } from '../config.js';
+import { limitEnvNames } from '../config.js';
+import type { ExperimentDefinition } from '../experiment/schema.js';
+import { ApiError } from './errors.js';
+
+interface Check {
+  field: string;
+  presetField: string;
+  value: number;
+  limit: keyof Limits;
+}
+
+export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPreset: boolean): void {
+  const checks: Check[] = [
+    ...def.layers.flatMap((layer, i) =>
+      layer.type === 'input' ? [] : [{ field: `layers.${i}.size`, presetField: 'neurons', value: layer.size, limit: 'maxNeurons' as const }],
+    ),
+    { field: 'dataset.train', presetField: 'train', value: def.dataset.train, limit: 'maxTrainSamples' },
+    { field: 'dataset.validation', presetField: 'validation', value: def.dataset.validation, limit: 'maxTrainSamples' },
+    { field: 'dataset.test', presetField: 'test', value: def.dataset.test, limit: 'maxTestSamples' },
+    { field: 'epochs', presetField: 'epochs', value: def.epochs, limit: 'maxEpochs' },
+    { field: 'timePerSampleMs', presetField: 'timePerSampleMs', value: def.timePerSampleMs, limit: 'maxTimePerSampleMs' },
+  ];
+  for (const c of checks) {
+    const max = limits[c.limit];
+    if (c.value > max) {
+      const field = fromPreset ? c.presetField : c.field;
+      throw new ApiError(400, 'limit_exceeded', `${field} = ${c.value} is over the limit ${limitEnvNames[c.limit]} = ${max}`, field);
+    }
+  }
+}

@@ -1,0 +1,117 @@
+/** /v1/experiments routes and /v1/presets. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { listPresets } from '../../experiment/presets.js';
+import { encodeNpyFloat32 } from '../../io/npy.js';
+import { receptiveFieldsPng } from '../../io/receptive-fields.js';
+import type { Classifier } from '../../queue/classifier.js';
+import type { ExperimentStore } from '../../store/store.js';
+import { ApiError } from '../errors.js';
+import type { ExperimentService } from '../experiment-service.js';
+import { parseClassifyBody } from '../images.js';
+import { experimentDetail, experimentSummary } from '../present.js';
+import { idParams, listQuery, noQuery, weightsQuery } from '../request-schemas.js';
+
+export interface ExperimentRoutesDeps {
+  service: ExperimentService;
+  store: ExperimentStore;
+  classifier: Classifier;
+  maxClassifyImages: number;
+}
+
+const notReady = (id: string, what: string) =>
+  new ApiError(409, 'not_ready', `experiment ${id} has no ${what} yet; they are available once it has finished`);
+
+export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRoutesDeps) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { service, store } = deps;
+
+  r.get('/v1/presets', { schema: { querystring: noQuery } }, async () => ({ items: listPresets() }));
+
+  // The body is parsed by resolveDefinition (preset or full definition), so the error names the
+  // field of the form the client actually used.
+  r.post('/v1/experiments', { schema: { querystring: noQuery } }, async (request, reply) => {
+    const record = await service.submit(request.body);
+    return reply.code(201).header('location', `/v1/experiments/${record.id}`).send(experimentDetail(record));
+  });
+
+  r.get('/v1/experiments', { schema: { querystring: listQuery } }, async (request) => {
+    const { status, limit, offset } = request.query;
+    const page = await store.list({ status, limit, offset });
+    return {
+      items: page.items.map((x) => experimentSummary(service.withLiveProgress(x))),
+      total: page.total,
+      limit,
+      offset,
+    };
+  });
+
+  r.get('/v1/experiments/:id', { schema: { params: idParams, querystring: noQuery } }, async (request) =>
+    experimentDetail(await service.get(request.params.id)),
+  );
+
+  r.post('/v1/experiments/:id/cancel', { schema: { params: idParams, querystring: noQuery } }, async (request) =>
+    experimentDetail(await service.cancel(request.params.id)),
+  );
+
+  r.delete('/v1/experiments/:id', { schema: { params: idParams, querystring: noQuery } }, async (request, reply) => {
+    await service.delete(request.params.id);
+    return reply.code(204).send();
+  });
+
+  r.get('/v1/experiments/:id/metrics', { schema: { params: idParams, querystring: noQuery } }, async (request) => {
+    const record = await service.get(request.params.id);
+    return { id: record.id, status: record.status, items: await store.listMetrics(record.id) };
+  });
+
+  r.get('/v1/experiments/:id/weights', { schema: { params: idParams, querystring: weightsQuery } }, async (request, reply) => {
+    const { id } = request.params;
+    const record = await service.get(id);
+    const artifacts = await store.loadArtifacts(id);
+    if (!artifacts) throw notReady(record.id, 'weights');
+    const [inputs, neurons] = artifacts.weightsShape;
+    switch (request.query.format) {
+      case 'npy':
+        return reply
+          .type('application/octet-stream')
+          .header('content-disposition', `attachment; filename="${id}-weights.npy"`)
+          .send(Buffer.from(encodeNpyFloat32(artifacts.weights, [inputs, neurons])));
+      case 'png':
+        return reply.type('image/png').send(Buffer.from(receptiveFieldsPng(artifacts.weights, inputs, neurons)));
+      case 'json':
+        return { id, shape: [inputs, neurons], dtype: 'float32', data: Array.from(artifacts.weights) };
+    }
+  });
+
+  r.get('/v1/experiments/:id/confusion', { schema: { params: idParams, querystring: noQuery } }, async (request) => {
+    const record = await service.get(request.params.id);
+    if (!record.result) throw notReady(record.id, 'confusion matrix');
+    return {
+      id: record.id,
+      labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      accuracy: record.result.accuracy,
+      allActivity: record.result.confusion,
+      proportionWeighting: record.result.confusionProportion,
+    };
+  });
+
+  r.post('/v1/experiments/:id/classify', { schema: { params: idParams, querystring: noQuery } }, async (request) => {
+    const { id } = request.params;
+    const record = await service.get(id);
+    // Validate before touching artifacts so bad input gets a 400 whatever the experiment's state.
+    const images = parseClassifyBody(request.body, deps.maxClassifyImages);
+    const artifacts = record.result ? await store.loadArtifacts(id) : null;
+    if (!record.result || !artifacts || !artifacts.theta) throw notReady(id, 'trained model');
+    const predictions = await deps.classifier.classify(
+      {
+        definition: record.definition,
+        weights: artifacts.weights,
+        theta: artifacts.theta,
+        assignments: record.result.assignments,
+        proportions: record.result.proportions,
+      },
+      images,
+    );
+    return { id, predictions };
+  });
+}

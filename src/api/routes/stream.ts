@@ -1,0 +1,48 @@
+/** WebSocket /v1/experiments/:id/stream: live frames of one experiment. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ExperimentStore } from '../../store/store.js';
+import { finishedStatuses } from '../../store/store.js';
+import type { ExperimentService } from '../experiment-service.js';
+import { experimentDetail } from '../present.js';
+import { idParams, streamQuery } from '../request-schemas.js';
+import type { StreamHub } from '../stream-hub.js';
+
+/** Close codes (4000–4999 are for applications). */
+export const CloseCode = { notFound: 4404, deleted: 4410, serverError: 1011, goingAway: 1001 } as const;
+
+export async function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; store: ExperimentStore; service: ExperimentService }) {
+  app.withTypeProvider<ZodTypeProvider>().get(
+    '/v1/experiments/:id/stream',
+    { websocket: true, schema: { params: idParams, querystring: streamQuery } },
+    async (socket, request) => {
+      // Clients only listen; anything they send is ignored rather than buffered.
+      socket.on('message', () => {});
+      socket.on('error', (err) => request.log.debug({ err }, 'stream socket error'));
+      try {
+        const { id } = request.params;
+        const record = await deps.store.get(id);
+        if (!record) {
+          socket.close(CloseCode.notFound, 'experiment not found');
+          return;
+        }
+        const opts = { channels: request.query.channels, weightsEvery: request.query.weightsEvery, layer: request.query.layer };
+        const finished = finishedStatuses.includes(record.status);
+        const artifacts = finished && opts.channels.includes('weights') ? await deps.store.loadArtifacts(id) : null;
+        const live = deps.service.withLiveProgress(record);
+        deps.hub.attach(
+          socket,
+          live,
+          opts,
+          { experiment: experimentDetail(live), channels: opts.channels, weightsEvery: opts.weightsEvery, layer: opts.layer },
+          artifacts
+            ? { sampleIndex: record.result?.train.samples ?? 0, shape: artifacts.weightsShape, data: artifacts.weights }
+            : undefined,
+        );
+      } catch (err) {
+        request.log.error({ err }, 'stream setup failed');
+        socket.close(CloseCode.serverError, 'internal error');
+      }
+    },
+  );
+}

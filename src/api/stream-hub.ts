@@ -1,0 +1,309 @@
+/**
+ * Fans one experiment's event stream out to any number of WebSocket clients. Each frame is
+ * encoded once and the same bytes go to every client. A client whose socket has more than the
+ * configured number of bytes waiting loses frames instead of growing memory (weights: only the
+ * latest pending snapshot is kept); per-experiment, per-channel sequence numbers make the losses
+ * visible. Nothing here can slow the engine: it runs in another thread and we never wait on it.
+ */
+import type { WebSocket } from 'ws';
+import type { ExperimentEvent, WeightsEvent } from '../experiment/events.js';
+import type { JobRunnerEvent } from '../queue/job-runner.js';
+import { finishedStatuses, type ExperimentRecord } from '../store/store.js';
+import { spikesFrame, voltageFrame, weightsFrame, HEADER_BYTES } from './stream-frames.js';
+
+export const channels = ['progress', 'metrics', 'spikes', 'weights', 'voltage'] as const;
+export type Channel = (typeof channels)[number];
+export type SpikeLayer = 'input' | 'excitatory' | 'inhibitory';
+
+export interface ClientOptions {
+  channels: Channel[];
+  /** Send a weights frame only when the sample index enters a new multiple of this (0: every snapshot). */
+  weightsEvery: number;
+  /** Layer whose spike rasters are sent. */
+  layer: SpikeLayer;
+}
+
+export const PROTOCOL_VERSION = 1;
+
+export class StreamCounters {
+  sent: Record<Channel, number> = { progress: 0, metrics: 0, spikes: 0, weights: 0, voltage: 0 };
+  dropped: Record<Channel, number> = { progress: 0, metrics: 0, spikes: 0, weights: 0, voltage: 0 };
+  bytesSent = 0;
+  /** Largest number of bytes ever waiting on one client socket: the per-client memory bound in practice. */
+  maxBufferedBytes = 0;
+}
+
+interface Client {
+  socket: WebSocket;
+  opts: ClientOptions;
+  subscribed: Set<Channel>;
+  dropped: Record<Channel, number>;
+  pendingWeights: Buffer | null;
+  lastWeightsBucket: number;
+  /** The snapshot most recently offered (sent or pending), so the final state is not offered twice. */
+  lastWeightsOffered: WeightsSnapshot | null;
+}
+
+interface WeightsSnapshot {
+  event: Pick<WeightsEvent, 'sampleIndex' | 'shape' | 'data'>;
+  seq: number;
+  frame?: Buffer;
+}
+
+interface LiveExperiment {
+  clients: Set<Client>;
+  seq: Record<Channel, number>;
+  /** Spike rasters are numbered per layer, since a client subscribes to one layer. */
+  spikeSeq: Record<SpikeLayer, number>;
+  latestProgress?: string;
+  latestMetrics?: string;
+  latestWeights?: WeightsSnapshot;
+  finalWeights?: WeightsSnapshot;
+}
+
+const RECENTLY_FINISHED_KEPT = 256;
+const OPEN = 1;
+
+export class StreamHub {
+  readonly counters = new StreamCounters();
+  private readonly live = new Map<string, LiveExperiment>();
+  private readonly recentlyFinished = new Map<string, ExperimentRecord>();
+
+  constructor(private readonly bufferBytes: number) {}
+
+  clientCount(): number {
+    let n = 0;
+    for (const exp of this.live.values()) n += exp.clients.size;
+    return n;
+  }
+
+  /** Engine events as the job runner reports them. */
+  readonly handleRunnerEvent = (e: JobRunnerEvent): void => {
+    if (e.type === 'started') {
+      this.recentlyFinished.delete(e.id);
+      this.experiment(e.id);
+    } else if (e.type === 'event') {
+      this.onEngineEvent(e.id, e.event);
+    }
+  };
+
+  /** Status changes after they are stored. */
+  readonly handleStatus = (record: ExperimentRecord): void => {
+    const exp = this.live.get(record.id);
+    if (finishedStatuses.includes(record.status)) {
+      this.rememberFinished(record);
+      if (!exp) return;
+      this.live.delete(record.id);
+      for (const client of exp.clients) this.end(client, record, exp.finalWeights ?? exp.latestWeights);
+    } else if (exp) {
+      const msg = JSON.stringify({ type: 'status', status: record.status, resumedFrom: record.resumedFrom });
+      for (const client of exp.clients) this.sendControl(client, msg);
+    }
+  };
+
+  /**
+   * Starts streaming an experiment to a client: hello, the latest snapshot, then live frames. A
+   * finished experiment gets its final state and a normal close.
+   */
+  attach(
+    socket: WebSocket,
+    record: ExperimentRecord,
+    opts: ClientOptions,
+    hello: object,
+    finalWeights?: Pick<WeightsEvent, 'sampleIndex' | 'shape' | 'data'>,
+  ): void {
+    const client: Client = {
+      socket,
+      opts,
+      subscribed: new Set(opts.channels),
+      dropped: { progress: 0, metrics: 0, spikes: 0, weights: 0, voltage: 0 },
+      pendingWeights: null,
+      lastWeightsBucket: -1,
+      lastWeightsOffered: null,
+    };
+    this.sendControl(client, JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, headerBytes: HEADER_BYTES, ...hello }));
+    const finished = finishedStatuses.includes(record.status) ? record : this.recentlyFinished.get(record.id);
+    if (finished) {
+      this.end(client, finished, finalWeights ? { event: finalWeights, seq: 0 } : undefined);
+      return;
+    }
+    const exp = this.experiment(record.id);
+    exp.clients.add(client);
+    socket.on('close', () => exp.clients.delete(client));
+    if (exp.latestProgress && client.subscribed.has('progress')) this.deliver(client, 'progress', exp.latestProgress);
+    if (exp.latestMetrics && client.subscribed.has('metrics')) this.deliver(client, 'metrics', exp.latestMetrics);
+    if (exp.latestWeights && client.subscribed.has('weights')) this.offerWeights(client, exp.latestWeights, true);
+  }
+
+  /** Closes the streams of a deleted experiment. */
+  drop(id: string): void {
+    const exp = this.live.get(id);
+    this.live.delete(id);
+    this.recentlyFinished.delete(id);
+    for (const client of exp?.clients ?? []) client.socket.close(4410, 'experiment deleted');
+  }
+
+  closeAll(code: number, reason: string): void {
+    for (const exp of this.live.values()) for (const client of exp.clients) client.socket.close(code, reason);
+    this.live.clear();
+  }
+
+  private experiment(id: string): LiveExperiment {
+    let exp = this.live.get(id);
+    if (!exp) {
+      exp = {
+        clients: new Set(),
+        seq: { progress: 0, metrics: 0, spikes: 0, weights: 0, voltage: 0 },
+        spikeSeq: { input: 0, excitatory: 0, inhibitory: 0 },
+      };
+      this.live.set(id, exp);
+    }
+    return exp;
+  }
+
+  private rememberFinished(record: ExperimentRecord): void {
+    this.recentlyFinished.set(record.id, record);
+    if (this.recentlyFinished.size > RECENTLY_FINISHED_KEPT) {
+      this.recentlyFinished.delete(this.recentlyFinished.keys().next().value!);
+    }
+  }
+
+  private onEngineEvent(id: string, event: ExperimentEvent): void {
+    const exp = this.live.get(id);
+    if (!exp) return;
+    switch (event.type) {
+      case 'progress': {
+        const msg = JSON.stringify({ ...event, seq: ++exp.seq.progress });
+        exp.latestProgress = msg;
+        this.broadcast(exp, 'progress', () => msg);
+        return;
+      }
+      case 'metrics': {
+        const msg = JSON.stringify({ ...event, seq: ++exp.seq.metrics });
+        exp.latestMetrics = msg;
+        this.broadcast(exp, 'metrics', () => msg);
+        return;
+      }
+      case 'spikes': {
+        const seq = ++exp.spikeSeq[event.layer];
+        let frame: Buffer | undefined;
+        this.broadcast(exp, 'spikes', () => (frame ??= spikesFrame(event, seq)), (c) => c.opts.layer === event.layer);
+        return;
+      }
+      case 'voltage': {
+        const seq = ++exp.seq.voltage;
+        let frame: Buffer | undefined;
+        this.broadcast(exp, 'voltage', () => (frame ??= voltageFrame(event, seq)));
+        return;
+      }
+      case 'weights': {
+        const snapshot: WeightsSnapshot = { event, seq: ++exp.seq.weights };
+        exp.latestWeights = snapshot;
+        for (const client of exp.clients) if (client.subscribed.has('weights')) this.offerWeights(client, snapshot, false);
+        return;
+      }
+      case 'done': {
+        const neurons = event.result.neurons;
+        // Usually the last snapshot already is the final state; don't send it twice.
+        if (exp.latestWeights?.event.sampleIndex === event.result.train.samples) {
+          exp.finalWeights = exp.latestWeights;
+          return;
+        }
+        exp.finalWeights = {
+          event: { sampleIndex: event.result.train.samples, shape: [event.weights.length / neurons, neurons], data: event.weights },
+          seq: ++exp.seq.weights,
+        };
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private broadcast(exp: LiveExperiment, channel: Channel, encode: () => string | Buffer, accept?: (c: Client) => boolean): void {
+    for (const client of exp.clients) {
+      if (!client.subscribed.has(channel) || (accept && !accept(client))) continue;
+      this.deliver(client, channel, encode());
+    }
+  }
+
+  /** Whether the client's socket can take `bytes` more without exceeding its bound. */
+  private hasRoom(client: Client, bytes: number): boolean {
+    const buffered = client.socket.bufferedAmount;
+    // An idle socket always takes one frame, however large, so big weight matrices still flow.
+    return buffered === 0 || buffered + bytes <= this.bufferBytes;
+  }
+
+  private deliver(client: Client, channel: Channel, data: string | Buffer): void {
+    if (client.socket.readyState !== OPEN) return;
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    if (!this.hasRoom(client, bytes)) {
+      client.dropped[channel]++;
+      this.counters.dropped[channel]++;
+      return;
+    }
+    this.send(client, channel, data, bytes);
+  }
+
+  private send(client: Client, channel: Channel, data: string | Buffer, bytes: number): void {
+    this.counters.sent[channel]++;
+    this.counters.bytesSent += bytes;
+    client.socket.send(data, { binary: typeof data !== 'string' }, () => {
+      // Sent bytes left the buffer: a snapshot that was waiting for room may go now.
+      if (client.pendingWeights) this.flushWeights(client);
+    });
+    this.counters.maxBufferedBytes = Math.max(this.counters.maxBufferedBytes, client.socket.bufferedAmount);
+  }
+
+  /** Latest wins: a newer snapshot replaces one still waiting for room. */
+  private offerWeights(client: Client, snapshot: WeightsSnapshot, force: boolean): void {
+    if (client.lastWeightsOffered === snapshot) return;
+    const every = client.opts.weightsEvery;
+    if (!force && every > 0) {
+      const bucket = Math.floor(snapshot.event.sampleIndex / every);
+      if (bucket <= client.lastWeightsBucket) return;
+      client.lastWeightsBucket = bucket;
+    }
+    snapshot.frame ??= weightsFrame(snapshot.event, snapshot.seq);
+    client.lastWeightsOffered = snapshot;
+    if (client.pendingWeights) {
+      client.dropped.weights++;
+      this.counters.dropped.weights++;
+    }
+    client.pendingWeights = snapshot.frame;
+    this.flushWeights(client);
+  }
+
+  private flushWeights(client: Client): void {
+    const frame = client.pendingWeights;
+    if (!frame || client.socket.readyState !== OPEN) return;
+    if (!this.hasRoom(client, frame.byteLength)) return;
+    client.pendingWeights = null;
+    this.send(client, 'weights', frame, frame.byteLength);
+  }
+
+  private sendControl(client: Client, msg: string): void {
+    if (client.socket.readyState === OPEN) client.socket.send(msg);
+  }
+
+  private end(client: Client, record: ExperimentRecord, finalWeights?: WeightsSnapshot): void {
+    if (finalWeights && client.subscribed.has('weights')) this.offerWeights(client, finalWeights, true);
+    if (client.pendingWeights) {
+      // The socket is closing: a snapshot that still has no room is lost.
+      client.dropped.weights++;
+      this.counters.dropped.weights++;
+      client.pendingWeights = null;
+    }
+    this.sendControl(
+      client,
+      JSON.stringify({
+        type: 'end',
+        status: record.status,
+        error: record.error,
+        result: record.result,
+        dropped: client.dropped,
+      }),
+    );
+    if (client.socket.readyState === OPEN) client.socket.close(1000, `experiment ${record.status}`);
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The embedded job runner: a fixed pool of engine worker threads fed from a FIFO queue.
+ * Cancellation is a shared Int32 flag the engine reads between samples, so a busy thread stops
+ * without having to process a message.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { JobRunner, JobRunnerEvent, JobRunnerListener, JobRunnerStats, JobSpec } from './job-runner.js';
+import { spawnThread, spawnThreadFromUrl } from './spawn-thread.js';
+import { errorMessage, type FromWorker, type ToWorker } from './worker-protocol.js';
+
+export interface EmbeddedRunnerOptions {
+  workers: number;
+  /** MNIST directory handed to the engine. */
+  dataDir?: string;
+  /** Engine thread module; defaults to ./engine-worker (tests substitute a scripted engine). */
+  workerUrl?: URL;
+  onListenerError?: (err: unknown) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: { spec: JobSpec; stop: Int32Array } | null;
+}
+
+export class EmbeddedJobRunner implements JobRunner {
+  readonly kind = 'embedded' as const;
+  private readonly slots: Slot[] = [];
+  private readonly queue: JobSpec[] = [];
+  private readonly listeners = new Set<JobRunnerListener>();
+  private started = false;
+  private closed = false;
+
+  constructor(private readonly opts: EmbeddedRunnerOptions) {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error('workers must be a positive integer');
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (let i = 0; i < this.opts.workers; i++) this.slots.push(this.newSlot(i));
+  }
+
+  private newSlot(index: number): Slot {
+    const worker = this.opts.workerUrl
+      ? spawnThreadFromUrl(this.opts.workerUrl, { name: `engine-${index}` })
+      : spawnThread('engine-worker', { name: `engine-${index}` });
+    const slot: Slot = { worker, job: null };
+    worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
+    worker.on('error', (err) => this.onThreadDeath(slot, `engine thread crashed: ${errorMessage(err)}`));
+    worker.on('exit', (code) => this.onThreadDeath(slot, `engine thread exited with code ${code}`));
+    // Idle threads must not keep a finished process alive.
+    worker.unref();
+    return slot;
+  }
+
+  async submit(job: JobSpec): Promise<void> {
+    if (this.closed) throw new Error('job runner is closed');
+    if (!this.started) throw new Error('job runner is not started');
+    if (this.has(job.id)) throw new Error(`job ${job.id} is already queued or running`);
+    this.queue.push(job);
+    this.pump();
+  }
+
+  async cancel(id: string): Promise<boolean> {
+    const queuedAt = this.queue.findIndex((j) => j.id === id);
+    if (queuedAt >= 0) {
+      this.queue.splice(queuedAt, 1);
+      this.emit({ type: 'cancelled', id });
+      return true;
+    }
+    const slot = this.slots.find((s) => s.job?.spec.id === id);
+    if (!slot) return false;
+    Atomics.store(slot.job!.stop, 0, 1);
+    return true;
+  }
+
+  has(id: string): boolean {
+    return this.queue.some((j) => j.id === id) || this.slots.some((s) => s.job?.spec.id === id);
+  }
+
+  on(listener: JobRunnerListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  stats(): JobRunnerStats {
+    return {
+      queued: this.queue.length,
+      running: this.slots.filter((s) => s.job !== null).length,
+      workers: this.slots.length,
+    };
+  }
+
+  async check(): Promise<void> {
+    if (this.closed) throw new Error('job runner is closed');
+    if (!this.started) throw new Error('job runner is not started');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // From here on nothing is reported: unfinished jobs stay queued/running in the store.
+    this.listeners.clear();
+    this.queue.length = 0;
+    for (const slot of this.slots) if (slot.job) Atomics.store(slot.job.stop, 0, 1);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.job === null) this.assign(slot, this.queue.shift()!);
+    }
+  }
+
+  private assign(slot: Slot, spec: JobSpec): void {
+    const stop = new SharedArrayBuffer(4);
+    slot.job = { spec, stop: new Int32Array(stop) };
+    this.emit({ type: 'started', id: spec.id, resumedFrom: spec.resumeFrom ? (spec.resumeFromSample ?? 0) : null });
+    const resumeFrom = spec.resumeFrom ? new Uint8Array(spec.resumeFrom) : undefined;
+    const msg: ToWorker = {
+      type: 'run',
+      id: spec.id,
+      definition: spec.definition,
+      resumeFrom,
+      stop,
+      dataDir: this.opts.dataDir,
+    };
+    slot.worker.postMessage(msg, resumeFrom ? [resumeFrom.buffer] : []);
+  }
+
+  private onMessage(slot: Slot, msg: FromWorker): void {
+    if (this.closed || !slot.job) return;
+    const id = slot.job.spec.id;
+    switch (msg.type) {
+      case 'event':
+        this.emit({ type: 'event', id, event: msg.event });
+        return;
+      case 'finished':
+        slot.job = null;
+        this.emit({ type: 'finished', id, result: msg.result });
+        this.pump();
+        return;
+      case 'failed':
+        slot.job = null;
+        this.emit({ type: 'failed', id, error: msg.error });
+        this.pump();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A thread that dies fails its job and is replaced, so the pool keeps its size. */
+  private onThreadDeath(slot: Slot, reason: string): void {
+    if (this.closed) return;
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    const job = slot.job;
+    slot.job = null;
+    slot.worker.removeAllListeners();
+    slot.worker.on('error', () => {});
+    void slot.worker.terminate().catch(() => {});
+    this.slots[index] = this.newSlot(index);
+    if (job) this.emit({ type: 'failed', id: job.spec.id, error: reason });
+    this.pump();
+  }
+
+  private emit(event: JobRunnerEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.opts.onListenerError?.(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * Persists what a job runner reports into the store: status changes, throttled progress,
+ * labelling-window metrics, the latest checkpoint and the final result with its trained arrays.
+ * Writes of one job are applied strictly in event order (one promise chain per job), so e.g. the
+ * final status never lands before the last checkpoint. Listeners hear about a status change only
+ * after it is stored, so whoever reacts (stream end, cancel request) sees the stored state.
+ *
+ * It lives wherever events arrive first: next to the embedded runner in the API process, or (in
+ * distributed mode) in the worker process that runs the job.
+ */
+import type { ExperimentEvent } from '../experiment/events.js';
+import type { ExperimentRecord, ExperimentStore, ProgressSnapshot } from '../store/store.js';
+import { finishedStatuses } from '../store/store.js';
+import type { JobRunnerEvent } from './job-runner.js';
+
+export interface Log {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export type StatusListener = (record: ExperimentRecord) => void;
+
+interface Trained {
+  weights: Float32Array | null;
+  theta: Float32Array | null;
+}
+
+export class JobRecorder {
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly progress = new Map<string, ProgressSnapshot>();
+  private readonly progressSavedAt = new Map<string, number>();
+  private readonly trained = new Map<string, Trained>();
+  private readonly forgotten = new Set<string>();
+  private readonly listeners = new Set<StatusListener>();
+
+  constructor(
+    private readonly store: ExperimentStore,
+    private readonly log: Log,
+    /** Minimum time between two progress writes of one job; the latest progress is also kept in memory. */
+    private readonly progressIntervalMs = 1000,
+  ) {}
+
+  readonly handle = (e: JobRunnerEvent): void => {
+    if (this.forgotten.has(e.id)) return;
+    switch (e.type) {
+      case 'started':
+        this.enqueue(e.id, async () => {
+          const record = await this.store.transition(e.id, ['queued', 'running'], 'running', {
+            started: true,
+            resumedFrom: e.resumedFrom,
+            error: null,
+          });
+          if (record) this.notify(record);
+        });
+        return;
+      case 'event':
+        this.onEngineEvent(e.id, e.event);
+        return;
+      case 'finished':
+        this.enqueue(e.id, async () => {
+          const trained = this.trained.get(e.id) ?? { weights: null, theta: null };
+          this.trained.delete(e.id);
+          const progress = this.progress.get(e.id);
+          if (progress) await this.store.saveProgress(e.id, progress);
+          const neurons = e.result.neurons;
+          const record = await this.store.finish(e.id, {
+            status: e.result.cancelled ? 'cancelled' : 'completed',
+            result: e.result,
+            weights: trained.weights,
+            weightsShape: [trained.weights && neurons > 0 ? trained.weights.length / neurons : 0, neurons],
+            theta: trained.theta,
+          });
+          this.endOf(e.id);
+          if (record) this.notify(record);
+        });
+        return;
+      case 'failed':
+        this.enqueue(e.id, async () => {
+          this.trained.delete(e.id);
+          const record = await this.store.transition(e.id, ['queued', 'running'], 'failed', { error: e.error, finished: true });
+          this.endOf(e.id);
+          if (record) this.notify(record);
+        });
+        return;
+      case 'cancelled':
+        this.enqueue(e.id, async () => {
+          const record = await this.store.transition(e.id, ['queued'], 'cancelled', { finished: true });
+          this.endOf(e.id);
+          if (record) this.notify(record);
+        });
+        return;
+    }
+  };
+
+  private onEngineEvent(id: string, event: ExperimentEvent): void {
+    switch (event.type) {
+      case 'progress': {
+        const { type: _t, ...snapshot } = event;
+        this.progress.set(id, snapshot);
+        const now = Date.now();
+        if (now - (this.progressSavedAt.get(id) ?? 0) >= this.progressIntervalMs) {
+          this.progressSavedAt.set(id, now);
+          this.enqueue(id, () => this.store.saveProgress(id, snapshot));
+        }
+        return;
+      }
+      case 'metrics':
+        this.enqueue(id, () => this.store.appendMetrics(id, event));
+        return;
+      case 'checkpoint':
+        this.enqueue(id, () => this.store.saveCheckpoint(id, event.samplesDone, event.state));
+        return;
+      case 'weights': {
+        // A run stopped before its `done` still leaves its latest snapshot as partial weights.
+        const t = this.trained.get(id);
+        this.trained.set(id, { weights: event.data, theta: t?.theta ?? null });
+        return;
+      }
+      case 'done':
+        this.trained.set(id, { weights: event.weights, theta: event.theta });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The latest progress of a job running here (fresher than the stored, throttled one). */
+  liveProgress(id: string): ProgressSnapshot | undefined {
+    return this.progress.get(id);
+  }
+
+  liveProgressAll(): [string, ProgressSnapshot][] {
+    return [...this.progress.entries()];
+  }
+
+  /** Whether events of this job are still being written. */
+  isBusy(id: string): boolean {
+    return this.chains.has(id);
+  }
+
+  onStatus(listener: StatusListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves with the record once the job reaches a final status (or null after the timeout). */
+  waitForFinish(id: string, timeoutMs: number): Promise<ExperimentRecord | null> {
+    return new Promise((resolve) => {
+      const off = this.onStatus((record) => {
+        if (record.id !== id || !finishedStatuses.includes(record.status)) return;
+        clearTimeout(timer);
+        off();
+        resolve(record);
+      });
+      const timer = setTimeout(() => {
+        off();
+        resolve(null);
+      }, timeoutMs);
+    });
+  }
+
+  /** Stops recording a job (it is being deleted). */
+  forget(id: string): void {
+    this.forgotten.add(id);
+    this.endOf(id);
+    this.trained.delete(id);
+  }
+
+  /** Waits until every write queued so far is applied (graceful shutdown). */
+  async flush(): Promise<void> {
+    while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
+  }
+
+  private endOf(id: string): void {
+    this.progress.delete(id);
+    this.progressSavedAt.delete(id);
+  }
+
+  private enqueue(id: string, write: () => Promise<void>): void {
+    const previous = this.chains.get(id) ?? Promise.resolve();
+    const next = previous
+      .then(() => (this.forgotten.has(id) ? undefined : write()))
+      .catch((err: unknown) => this.log.error({ err, experimentId: id }, 'failed to record job event'));
+    this.chains.set(id, next);
+    void next.then(() => {
+      if (this.chains.get(id) === next) this.chains.delete(id);
+    });
+  }
+
+  private notify(record: ExperimentRecord): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(record);
+      } catch (err) {
+        this.log.error({ err, experimentId: record.id }, 'status listener failed');
+      }
+    }
+  }
+}

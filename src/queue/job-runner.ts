@@ -1,0 +1,67 @@
+/**
+ * The job-runner port: where experiments run. The embedded adapter runs them in this process's
+ * worker threads; a distributed adapter (BullMQ on Redis) can run them on other machines and
+ * relay the same events. The API only ever talks to this interface.
+ */
+import type { ExperimentDefinition } from '../experiment/schema.js';
+import type { ExperimentEvent, ExperimentResult } from '../experiment/events.js';
+
+export interface JobSpec {
+  /** The experiment id; one job per experiment at a time. */
+  id: string;
+  definition: ExperimentDefinition;
+  /** State bytes of the experiment's latest checkpoint, to continue an interrupted run. */
+  resumeFrom?: Uint8Array;
+  /** Training samples the checkpoint covers (informational, for records and logs). */
+  resumeFromSample?: number;
+}
+
+/**
+ * What happens to jobs. For one job: `started`, then any number of `event`s in emission order,
+ * then exactly one of `finished` / `failed` / `cancelled` — unless the runner is closed first, in
+ * which case nothing more is reported (the job stays unfinished in the store and is resumed by
+ * the next runner).
+ */
+export type JobRunnerEvent =
+  | { type: 'started'; id: string; resumedFrom: number | null }
+  | { type: 'event'; id: string; event: ExperimentEvent }
+  /** The run ended; `result.cancelled` is true when a cancel stopped it early (partial results). */
+  | { type: 'finished'; id: string; result: ExperimentResult }
+  | { type: 'failed'; id: string; error: string }
+  /** Cancelled while still waiting in the queue: there are no results. */
+  | { type: 'cancelled'; id: string };
+
+export type JobRunnerListener = (event: JobRunnerEvent) => void;
+
+export interface JobRunnerStats {
+  /** Jobs waiting for a free worker. */
+  queued: number;
+  /** Jobs currently running. */
+  running: number;
+  /** Engine worker threads (or processes) available. */
+  workers: number;
+}
+
+export interface JobRunner {
+  readonly kind: 'embedded' | 'bullmq';
+  start(): Promise<void>;
+  /** Queues a job (FIFO). Rejects if a job with this id is already queued or running. */
+  submit(job: JobSpec): Promise<void>;
+  /**
+   * Asks a job to stop: a queued job is removed (`cancelled`), a running one stops after its
+   * current sample (`finished` with partial results). Resolves false if the runner does not know
+   * the job (already over, or never submitted here).
+   */
+  cancel(id: string): Promise<boolean>;
+  /** Whether this runner currently holds the job (queued or running). */
+  has(id: string): boolean;
+  on(listener: JobRunnerListener): () => void;
+  stats(): JobRunnerStats;
+  /** Readiness: throws when the runner cannot take or run jobs. */
+  check(): Promise<void>;
+  /**
+   * Stops taking jobs and stops running ones without reporting their end, so they stay
+   * `running`/`queued` in the store and resume from their last checkpoint on the next start.
+   */
+  close(): Promise<void>;
+}
