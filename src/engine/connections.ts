@@ -42,7 +42,7 @@ export function clampWeights(weights: Float32Array, pre: number, neurons: number
 /**
  * Scales the incoming weights of each listed postsynaptic neuron (a column) to sum to `norm`
  * (BindsNET `Connection.normalize`: w[:, j] *= norm / Σ_i w[i, j], a zero sum counts as 1).
- * Returns true if a weight ended above `wMax` (the next learning step clamps it).
+ * Returns true if a weight ended outside [wMin, wMax] (the next learning step clamps it).
  */
 export function normalizeColumns(
   weights: Float32Array,
@@ -51,6 +51,7 @@ export function normalizeColumns(
   columns: Int32Array,
   columnCount: number,
   norm: number,
+  wMin: number,
   wMax: number,
 ): boolean {
   let over = false;
@@ -64,14 +65,14 @@ export function normalizeColumns(
     for (let i = 0, e = j; i < pre; i++, e += stride) {
       const w = Math.fround(weights[e] * factor);
       weights[e] = w;
-      if (w > wMax) over = true;
+      if (w > wMax || w < wMin) over = true;
     }
   }
   return over;
 }
 
 /** Every column: the first normalization, and after a clamp. */
-export function normalizeAllColumns(weights: Float32Array, pre: number, neurons: number, stride: number, norm: number, wMax: number): boolean {
+export function normalizeAllColumns(weights: Float32Array, pre: number, neurons: number, stride: number, norm: number, wMin: number, wMax: number): boolean {
   const sums = new Float64Array(neurons);
   for (let i = 0; i < pre; i++) for (let j = 0; j < neurons; j++) sums[j] += weights[i * stride + j];
   const factors = new Float64Array(neurons);
@@ -85,7 +86,7 @@ export function normalizeAllColumns(weights: Float32Array, pre: number, neurons:
     for (let j = 0, e = i * stride; j < neurons; j++, e++) {
       const w = Math.fround(weights[e] * factors[j]);
       weights[e] = w;
-      if (w > wMax) over = true;
+      if (w > wMax || w < wMin) over = true;
     }
   return over;
 }

@@ -141,6 +141,11 @@ export class DiehlCookNetwork {
     this.stride = this.kernel.stride;
     this.weights = this.kernel.weights;
     initWeights(this.weights, spec.inputs, n, this.stride, spec.dense.init, () => this.rng.nextFloat24());
+    // BindsNET clamps the whole matrix at the first learning step: initial weights outside the
+    // bounds are clamped when the first training sample starts.
+    for (let i = 0; i < spec.inputs && !this.needClamp; i++)
+      for (let j = 0, e = i * this.stride; j < n; j++, e++)
+        if (this.weights[e] < spec.dense.wMin || this.weights[e] > spec.dense.wMax) this.needClamp = true;
     this.exc = this.kernel.state;
     resetAdaptiveLifState(this.excParams, this.exc);
     this.inhParams = spec.inhibitory ? lifParams(spec.inhibitory, spec.dtMs) : null;
@@ -329,13 +334,13 @@ export class DiehlCookNetwork {
   }
 
   private endLearningSample(): void {
-    const { norm, wMax } = this.spec.dense;
+    const { norm, wMin, wMax } = this.spec.dense;
     if (norm !== null) {
       if (this.normalizeAll) {
-        this.needClamp = normalizeAllColumns(this.weights, this.inputs, this.neurons, this.stride, norm, wMax);
+        this.needClamp = normalizeAllColumns(this.weights, this.inputs, this.neurons, this.stride, norm, wMin, wMax);
         this.normalizeAll = false;
       } else if (this.postActiveCount > 0) {
-        this.needClamp = normalizeColumns(this.weights, this.inputs, this.stride, this.postActive, this.postActiveCount, norm, wMax);
+        this.needClamp = normalizeColumns(this.weights, this.inputs, this.stride, this.postActive, this.postActiveCount, norm, wMin, wMax);
       }
     }
     if (this.restSteps > 0 && this.spec.excitatory.adaptive) {

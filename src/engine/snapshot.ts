@@ -22,7 +22,9 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
   const entries = Object.entries(s.arrays);
   let offset = 0;
   const layout = entries.map(([name, a]) => {
-    const entry = { name, kind: a.constructor.name as Kind, length: a.length, offset };
+    const kind = (Object.keys(kinds) as Kind[]).find((k) => a instanceof kinds[k]);
+    if (!kind) throw new Error(`snapshot section ${name}: unsupported array type`);
+    const entry = { name, kind, length: a.length, offset };
     offset += Math.ceil(a.byteLength / 8) * 8;
     return entry;
   });

@@ -245,7 +245,11 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
           phase: 'train',
           epoch,
           samplesSeen: samplesDone,
-          accuracy: { allActivity: p.windowCorrectAll / p.windowSamples, proportionWeighting: p.windowCorrectProp / p.windowSamples },
+          // Before the first assignment every neuron is unlabelled: no accuracy to report.
+          accuracy:
+            labels.assignmentsMade === 0
+              ? { allActivity: null, proportionWeighting: null }
+              : { allActivity: p.windowCorrectAll / p.windowSamples, proportionWeighting: p.windowCorrectProp / p.windowSamples },
           spikesPerSample: { input: p.windowInputSpikes / p.windowSamples, excitatory: p.windowExcSpikes / p.windowSamples },
           samplesPerSec: (p.windowSamples * 1000) / Math.max(now - windowStart, 1e-3),
           thetaMean: mean(net.theta),
