@@ -10,18 +10,13 @@
  * float32 in PyTorch's op order. The winner-take-all `one_spike` choice is the network's job:
  * this step reports every neuron that crossed.
  */
-import { decayFactor } from './lif.js';
+import { decayFactor, lifParams, type LifParams, type LifSpec } from './lif.js';
 
 const f = Math.fround;
 
-export interface AdaptiveLifParams {
-  restMv: number;
-  resetMv: number;
-  thresholdMv: number;
-  refractoryMs: number;
-  dtMs: number;
-  decay: number;
+export interface AdaptiveLifParams extends LifParams {
   thetaPlusMv: number;
+  /** exp(−dt/τθ) in float32. */
   thetaDecay: number;
 }
 
@@ -32,20 +27,8 @@ export interface AdaptiveLifState {
   theta: Float32Array;
 }
 
-export function adaptiveLifParams(
-  p: { restMv: number; resetMv: number; thresholdMv: number; refractoryMs: number; tauMs: number; thetaPlusMv: number; tauThetaMs: number },
-  dtMs: number,
-): AdaptiveLifParams {
-  return {
-    restMv: f(p.restMv),
-    resetMv: f(p.resetMv),
-    thresholdMv: f(p.thresholdMv),
-    refractoryMs: f(p.refractoryMs),
-    dtMs: f(dtMs),
-    decay: decayFactor(dtMs, p.tauMs),
-    thetaPlusMv: f(p.thetaPlusMv),
-    thetaDecay: decayFactor(dtMs, p.tauThetaMs),
-  };
+export function adaptiveLifParams(p: LifSpec & { thetaPlusMv: number; tauThetaMs: number }, dtMs: number): AdaptiveLifParams {
+  return { ...lifParams(p, dtMs), thetaPlusMv: f(p.thetaPlusMv), thetaDecay: decayFactor(dtMs, p.tauThetaMs) };
 }
 
 export function createAdaptiveLifState(p: AdaptiveLifParams, size: number): AdaptiveLifState {

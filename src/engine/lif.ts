@@ -30,7 +30,16 @@ export function decayFactor(dtMs: number, tauMs: number): number {
   return f(Math.exp(f(-dtMs / tauMs)));
 }
 
-export function lifParams(p: { restMv: number; resetMv: number; thresholdMv: number; refractoryMs: number; tauMs: number }, dtMs: number): LifParams {
+/** A LIF layer as a definition describes it (mV, ms). */
+export interface LifSpec {
+  restMv: number;
+  resetMv: number;
+  thresholdMv: number;
+  refractoryMs: number;
+  tauMs: number;
+}
+
+export function lifParams(p: LifSpec, dtMs: number): LifParams {
   return {
     restMv: f(p.restMv),
     resetMv: f(p.resetMv),

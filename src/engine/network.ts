@@ -26,17 +26,10 @@ import { adaptiveLifParams, resetAdaptiveLifState, type AdaptiveLifParams, type 
 import { clampWeights, initWeights, normalizeAllColumns, normalizeColumns, type WeightInit } from './connections.js';
 import { createJsExcKernel, createWasmExcKernel, type ExcKernel } from './exc-kernel.js';
 import { createEncoder, createSpikeTrain, type Encoder, type EncoderType, type SpikeTrain } from './encoders.js';
-import { ActiveSet, createLifState, decayFactor, lifParams, resetLifState, stepLifActive, type LifParams, type LifState } from './lif.js';
+import { ActiveSet, createLifState, decayFactor, lifParams, resetLifState, stepLifActive, type LifParams, type LifSpec, type LifState } from './lif.js';
 import { Prng } from './prng.js';
 import { depressActiveColumns, potentiateColumn, traceTable, type PostPreParams } from './stdp.js';
 
-export interface LifSpec {
-  restMv: number;
-  resetMv: number;
-  thresholdMv: number;
-  refractoryMs: number;
-  tauMs: number;
-}
 
 export interface NetworkSpec {
   inputs: number;
