@@ -37,17 +37,17 @@ export interface SpikeTrain {
   total: number;
 }
 
-export function createSpikeTrain(inputs: number, steps: number): SpikeTrain {
-  return {
-    steps,
-    inputs,
+/** `buffers`: arrays to fill instead of fresh ones (the kernel's memory, see kernel-layout.ts). */
+export function createSpikeTrain(
+  inputs: number,
+  steps: number,
+  buffers: { count: Int32Array; index: Uint16Array; active: Uint16Array } = {
     count: new Int32Array(steps),
-    stride: 0,
     index: new Uint16Array(inputs * steps),
     active: new Uint16Array(inputs),
-    activeCount: 0,
-    total: 0,
-  };
+  },
+): SpikeTrain {
+  return { steps, inputs, count: buffers.count, stride: 0, index: buffers.index, active: buffers.active, activeCount: 0, total: 0 };
 }
 
 const GUIDE_BITS = 8;

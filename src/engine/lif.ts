@@ -91,7 +91,7 @@ export function stepLif(p: LifParams, s: LifState, input: ArrayLike<number>, spi
  * adds those) are stepped. A neuron exactly at rest with no input and no refractoriness maps to
  * itself, so skipping it is exact. Spiking neurons are appended to `spikesOut`; returns their number.
  */
-export function stepLifActive(p: LifParams, s: LifState, active: ActiveSet, input: Float64Array, spikesOut: Int32Array): number {
+export function stepLifActive(p: LifParams, s: LifState, active: ActiveSet, input: Float32Array | Float64Array, spikesOut: Int32Array): number {
   const { restMv: rest, resetMv: reset, thresholdMv: thr, refractoryMs: tRef, dtMs: dt, decay: d } = p;
   const v = s.v;
   const rf = s.refractory;
@@ -121,9 +121,10 @@ export class ActiveSet {
   readonly list: Int32Array;
   private readonly member: Uint8Array;
   size = 0;
-  constructor(capacity: number) {
-    this.list = new Int32Array(capacity);
-    this.member = new Uint8Array(capacity);
+  /** A capacity, or the list and membership arrays to use (e.g. views on kernel memory). */
+  constructor(capacity: number | { list: Int32Array; member: Uint8Array }) {
+    this.list = typeof capacity === 'number' ? new Int32Array(capacity) : capacity.list;
+    this.member = typeof capacity === 'number' ? new Uint8Array(capacity) : capacity.member;
   }
   add(k: number): void {
     if (this.member[k] === 0) {

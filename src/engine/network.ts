@@ -26,7 +26,8 @@ import { adaptiveLifParams, resetAdaptiveLifState, type AdaptiveLifParams, type 
 import { clampWeights, initWeights, normalizeAllColumns, normalizeColumns, type WeightInit } from './connections.js';
 import { createJsExcKernel, createWasmExcKernel, type ExcKernel } from './exc-kernel.js';
 import { createEncoder, createSpikeTrain, type Encoder, type EncoderType, type SpikeTrain } from './encoders.js';
-import { ActiveSet, createLifState, decayFactor, lifParams, resetLifState, stepLifActive, type LifParams, type LifSpec, type LifState } from './lif.js';
+import { ActiveSet, decayFactor, lifParams, resetLifState, stepLifActive, type LifParams, type LifSpec, type LifState } from './lif.js';
+import { Scalar } from './kernel-layout.js';
 import { Prng } from './prng.js';
 import { depressActiveColumns, potentiateColumn, traceTable, type PostPreParams } from './stdp.js';
 
@@ -95,7 +96,7 @@ export class DiehlCookNetwork {
   private readonly inhParams: LifParams | null;
   private readonly inh: LifState | null;
   private readonly inhActive: ActiveSet;
-  private readonly inhInput: Float64Array;
+  private readonly inhInput: Float32Array;
   private readonly stdp: PostPreParams | null;
   /** Encoders by extra rate (Hz): 0 is the definition's; others serve re-presentations. */
   private readonly encoders = new Map<number, Encoder>();
@@ -114,6 +115,7 @@ export class DiehlCookNetwork {
   private readonly inputTraceTable: Float32Array;
   private readonly postTraceDecay: number;
   private readonly restSteps: number;
+  private readonly scalars: Int32Array;
   private normalizeAll = true;
   private needClamp = false;
 
@@ -130,7 +132,10 @@ export class DiehlCookNetwork {
       { ...e, thetaPlusMv: e.adaptive ? e.thetaPlusMv : 0, tauThetaMs: e.adaptive ? e.tauThetaMs : Infinity },
       spec.dtMs,
     );
-    this.kernel = wasm ? createWasmExcKernel(wasm, this.excParams, spec.inputs, n) : createJsExcKernel(this.excParams, spec.inputs, n);
+    this.kernel = wasm
+      ? createWasmExcKernel(wasm, this.excParams, spec.inputs, n, spec.steps)
+      : createJsExcKernel(this.excParams, spec.inputs, n, spec.steps);
+    const arrays = this.kernel.arrays;
     this.stride = this.kernel.stride;
     this.weights = this.kernel.weights;
     initWeights(this.weights, spec.inputs, n, this.stride, spec.dense.init, () => this.rng.nextFloat24());
@@ -142,29 +147,40 @@ export class DiehlCookNetwork {
     this.exc = this.kernel.state;
     resetAdaptiveLifState(this.excParams, this.exc);
     this.inhParams = spec.inhibitory ? lifParams(spec.inhibitory, spec.dtMs) : null;
-    this.inh = this.inhParams ? createLifState(this.inhParams, n) : null;
-    this.inhActive = new ActiveSet(n);
-    this.inhInput = new Float64Array(n);
+    this.inh = this.inhParams ? { v: arrays.inhV, refractory: arrays.inhRefractory } : null;
+    if (this.inhParams && this.inh) resetLifState(this.inhParams, this.inh);
+    this.inhActive = new ActiveSet({ list: arrays.inhActiveList, member: arrays.inhActiveMember });
+    this.inhInput = arrays.inhInput;
     const rule = spec.dense.plasticity;
     // Rates and bounds are float32 tensors in BindsNET.
     this.stdp = rule
       ? { nuPre: Math.fround(rule.nuPre), nuPost: Math.fround(rule.nuPost), wMin: Math.fround(spec.dense.wMin), wMax: Math.fround(spec.dense.wMax) }
       : null;
     this.encoders.set(0, createEncoder(spec.encoder.type, spec.steps, spec.dtMs, spec.encoder.maxRateHz));
-    this.train = createSpikeTrain(spec.inputs, spec.steps);
-    this.crossed = this.kernel.crossed;
-    this.excSpiking = new Int32Array(n);
-    this.inhSpiking = new Int32Array(n);
-    this.spikingNow = new Uint8Array(n);
-    this.prevExc = new Int32Array(n);
-    this.postTrace = new Float32Array(n);
-    this.postActive = new Int32Array(n);
-    this.firedThisSample = new Uint8Array(n);
-    this.counts = new Int32Array(n);
-    this.lastInputSpike = new Int32Array(spec.inputs).fill(-1);
-    this.inputTraceTable = traceTable(decayFactor(spec.dtMs, spec.inputTraceTauMs), spec.steps);
+    this.train = createSpikeTrain(spec.inputs, spec.steps, arrays);
+    this.crossed = arrays.crossed;
+    this.excSpiking = arrays.excSpiking;
+    this.inhSpiking = arrays.inhSpiking;
+    this.spikingNow = arrays.spikingNow;
+    this.prevExc = arrays.prevExc;
+    this.postTrace = arrays.postTrace;
+    this.postActive = arrays.postActive;
+    this.firedThisSample = arrays.fired;
+    this.counts = arrays.counts.subarray(0, n);
+    this.lastInputSpike = arrays.lastInput.fill(-1);
+    this.inputTraceTable = arrays.traceTable;
+    this.inputTraceTable.set(traceTable(decayFactor(spec.dtMs, spec.inputTraceTauMs), spec.steps));
     this.postTraceDecay = decayFactor(spec.dtMs, e.traceTauMs);
     this.restSteps = Math.round(spec.restMs / spec.dtMs);
+    this.scalars = arrays.scalars;
+    this.kernel.configureSampleLoop({
+      inhibitory: this.inhParams,
+      excToInh: spec.inhibitory?.excToInh ?? 0,
+      inhToExc: spec.inhibitory?.inhToExc ?? 0,
+      postTraceDecay: this.postTraceDecay,
+      stdp: this.stdp,
+      oneSpikePerStep: e.oneSpikePerStep,
+    });
   }
 
   /** Adaptive thresholds θ of the real (unpadded) neurons, as a view. */
@@ -219,6 +235,28 @@ export class DiehlCookNetwork {
     const index = train.index;
     const count = train.count;
     this.inputSpikes = train.total;
+
+    if (rec === null && kernel.runSample !== null) {
+      // The whole sample in WebAssembly; the loop below is its reference and recording path.
+      const sc = this.scalars;
+      const rng = this.rng;
+      sc[Scalar.rng0] = rng.s0;
+      sc[Scalar.rng1] = rng.s1;
+      sc[Scalar.rng2] = rng.s2;
+      sc[Scalar.rng3] = rng.s3;
+      sc[Scalar.postActiveCount] = this.postActiveCount;
+      sc[Scalar.inhActiveSize] = this.inhActive.size;
+      const spikes = kernel.runSample(steps, bucket, train.activeCount, learning);
+      rng.s0 = sc[Scalar.rng0];
+      rng.s1 = sc[Scalar.rng1];
+      rng.s2 = sc[Scalar.rng2];
+      rng.s3 = sc[Scalar.rng3];
+      this.postActiveCount = sc[Scalar.postActiveCount];
+      this.inhActive.size = sc[Scalar.inhActiveSize];
+      this.excSpikes = spikes;
+      if (learning) this.endLearningSample();
+      return spikes;
+    }
 
     let nExcPrev = 0; // excitatory spikes at t−1 (in excSpiking)
     let nInhPrev = 0; // inhibitory spikes at t−1 (in inhSpiking)
