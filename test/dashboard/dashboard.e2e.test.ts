@@ -1,0 +1,287 @@
+/**
+ * End-to-end test of the lab dashboard: the compiled server (dist/src/server.js, serving the
+ * built dashboard/dist at `/`) runs as a child process, and headless Chromium (Debian `chromium`
+ * driven by playwright-core) uses the real page: submit an experiment through the form, watch it
+ * run, compare two receptive-field snapshots pixel by pixel, read the finished accuracy and
+ * confusion matrix, and download the weights.
+ *
+ * Needs `npm run build` first (`npm test` does it). When chromium is missing the test is skipped
+ * locally and fails under CI=true (.ci/run installs chromium). Screenshots go to test-output/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Functions passed to page.waitForFunction/evaluate run in the browser; the test tsconfig has no DOM lib.
+declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const window: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const outDir = path.join(root, 'test-output', 'dashboard');
+const serverJs = path.join(root, 'dist', 'src', 'server.js');
+const dashboardIndex = path.join(root, 'dashboard', 'dist', 'index.html');
+
+const chromiumPath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (p): p is string => !!p && existsSync(p),
+);
+const inCI = !!process.env.CI && !['0', 'false'].includes(process.env.CI.toLowerCase());
+
+const NEURONS = 100;
+const TRAIN = 30_000;
+const TEST = 1000;
+const WEIGHTS_EVERY = 500;
+
+interface CanvasPixels {
+  sampleIndex: number;
+  width: number;
+  height: number;
+  data: number[];
+}
+
+/** Starts the compiled server on a free port (PORT=0) and resolves with its base URL. */
+async function startServer(dataDir: string, log: string[]): Promise<{ proc: ChildProcess; base: string }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATA_DIR: dataDir,
+    WORKERS: '1',
+    LOG_LEVEL: 'info',
+    API_KEYS: '',
+    CORS_ORIGINS: '',
+  };
+  delete env.DATABASE_URL; // the embedded store, whatever the surrounding tests use
+  delete env.REDIS_URL;
+  const proc = spawn(process.execPath, [serverJs], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const base = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 45 s:\n${log.slice(-20).join('\n')}`)), 45_000);
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!/"msg":"(incoming request|request completed)"/.test(line)) log.push(line);
+        if (log.length > 400) log.splice(0, log.length - 400);
+        const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${log.slice(-20).join('\n')}`));
+    });
+  });
+  return { proc, base };
+}
+
+/** Waits until the receptive-field canvas shows a snapshot satisfying `after`, and reads its pixels. */
+async function rfPixels(page: Page, after: number, timeout: number): Promise<CanvasPixels> {
+  const handle = await page.waitForFunction(
+    (min: number) => {
+      const c = document.querySelector('[data-testid=rf-canvas]');
+      const s = Number(c?.dataset.sampleIndex ?? -1);
+      if (!c || !(s > min)) return null;
+      const img = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+      return { sampleIndex: s, width: c.width, height: c.height, data: Array.from(img.data) };
+    },
+    after,
+    { timeout, polling: 'raf' },
+  );
+  return (await handle.jsonValue()) as CanvasPixels;
+}
+
+describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
+  let browser: Browser | undefined;
+  let server: ChildProcess | undefined;
+  let base = '';
+  let dataDir = '';
+  const serverLog: string[] = [];
+
+  beforeAll(async () => {
+    if (!chromiumPath) throw new Error('chromium is not installed (apt-get install chromium); CI requires the dashboard test to run');
+    for (const [file, hint] of [
+      [serverJs, 'the server'],
+      [dashboardIndex, 'the dashboard'],
+    ]) {
+      if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build to build ${hint}`);
+    }
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir, { recursive: true });
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'spikelab-dashboard-'));
+    const [started, launched] = await Promise.all([
+      startServer(dataDir, serverLog),
+      chromium.launch({
+        executablePath: chromiumPath,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-background-networking',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      }),
+    ]);
+    server = started.proc;
+    base = started.base;
+    browser = launched;
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      server.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 8000))]);
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('submits an experiment through the form, watches it learn, and downloads the weights', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !/status of 400/.test(msg.text())) pageErrors.push(`console: ${msg.text()}`);
+    });
+
+    try {
+      // ---- the form shows the API's validation error next to the field ----
+      await page.goto(`${base}/#/new`);
+      await page.waitForSelector('form.experiment-form[data-ready=true]');
+      await page.getByLabel('Excitatory neurons').fill('0');
+      await page.getByRole('button', { name: 'Start experiment' }).click();
+      const neuronsError = page.locator('#f-neurons-error');
+      await expect.poll(() => neuronsError.textContent(), { timeout: 10_000 }).toMatch(/neurons/);
+      expect(await page.getAttribute('#f-neurons', 'aria-invalid')).toBe('true');
+      await page.screenshot({ path: path.join(outDir, 'new-validation-error-1280x800.png') });
+
+      // ---- submit a small experiment ----
+      await page.getByLabel('Name').fill('dashboard e2e');
+      await page.getByLabel('Excitatory neurons').fill(String(NEURONS));
+      await page.getByLabel('Training samples per epoch').fill(String(TRAIN));
+      await page.getByLabel('Test samples').fill(String(TEST));
+      await page.getByLabel('Seed').fill('7');
+      await page.getByLabel('Weight snapshot every (samples)').fill(String(WEIGHTS_EVERY));
+      await page.getByRole('button', { name: 'Start experiment' }).click();
+      await page.waitForURL(/#\/experiments\/[0-9a-f-]{36}$/, { timeout: 10_000 });
+      const id = decodeURIComponent(page.url().split('#/experiments/')[1]!);
+
+      // ---- status reaches running ----
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid=status-history]')?.dataset.statuses?.split(' ').includes('running'),
+        undefined,
+        { timeout: 30_000, polling: 'raf' },
+      );
+
+      // ---- the receptive fields change between two snapshots, across a dropped connection ----
+      const first = await rfPixels(page, 0, 30_000);
+      expect(first.sampleIndex).toBeLessThan(TRAIN);
+      await page.screenshot({ path: path.join(outDir, 'running-1280x800.png') });
+      // Drop the stream: the page reconnects with backoff and the next snapshot arrives on the new socket.
+      await page.getByRole('button', { name: 'Reconnect' }).click();
+      await page.waitForFunction(
+        () => /reconnect/.test(document.querySelector('[data-testid=dropped]')?.textContent ?? ''),
+        undefined,
+        { timeout: 10_000 },
+      );
+      await page.waitForFunction(
+        () => ['live', 'ended'].includes(document.querySelector('[data-testid=stream-state]')?.dataset.state ?? ''),
+        undefined,
+        { timeout: 20_000 },
+      );
+      const second = await rfPixels(page, first.sampleIndex, 30_000);
+      expect(second.sampleIndex).toBeGreaterThan(first.sampleIndex);
+      expect([second.width, second.height]).toEqual([first.width, first.height]);
+      // 10×10 tiles of 28×28 with 1-px gaps.
+      expect(first.width).toBe(10 * 29 + 1);
+      let changed = 0;
+      for (let k = 0; k < first.data.length; k += 4) {
+        if (first.data[k] !== second.data[k] || first.data[k + 1] !== second.data[k + 1] || first.data[k + 2] !== second.data[k + 2]) changed++;
+      }
+      const tilePixels = NEURONS * 28 * 28;
+      expect(changed / tilePixels).toBeGreaterThan(0.01);
+
+      // ---- finished: accuracy and confusion matrix ----
+      const confusion = page.getByTestId('confusion');
+      await confusion.waitFor({ timeout: 60_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.dataset.status === 'completed');
+      const cells = await confusion.locator('tbody tr').evaluateAll((rows) =>
+        rows.map((r) => Array.from(r.querySelectorAll('td:not(.recall)') as ArrayLike<{ textContent: string | null }>).map((td) => Number(td.textContent))),
+      );
+      expect(cells).toHaveLength(10);
+      for (const row of cells) expect(row).toHaveLength(10);
+      expect(cells.flat().reduce((a, b) => a + b, 0)).toBe(TEST);
+
+      const detail = (await (await fetch(`${base}/v1/experiments/${id}`)).json()) as {
+        status: string;
+        result: { accuracy: { allActivity: number }; confusion: number[][] };
+      };
+      expect(detail.status).toBe('completed');
+      expect(cells).toEqual(detail.result.confusion);
+      const accuracyText = (await page.getByTestId('accuracy').textContent()) ?? '';
+      const shown = /Test accuracy \(all activity\)\s*([\d.]+)%/.exec(accuracyText);
+      expect(shown, accuracyText).not.toBeNull();
+      expect(Number(shown![1])).toBeCloseTo(detail.result.accuracy.allActivity * 100, 1);
+      // Learning quality is the engine tests' business; here the page must show what the API reports.
+      expect(detail.result.accuracy.allActivity).toBeGreaterThanOrEqual(0);
+      expect(detail.result.accuracy.allActivity).toBeLessThanOrEqual(1);
+      await expect.poll(() => page.getAttribute('[data-testid=rf-canvas]', 'data-sample-index'), { timeout: 10_000 }).toBe(String(TRAIN));
+      await page.getByTestId('assignments').waitFor();
+
+      // ---- download the weights (.npy) ----
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-npy').click()]);
+      const npyPath = path.join(outDir, `weights-${id}.npy`);
+      await download.saveAs(npyPath);
+      const npy = readFileSync(npyPath);
+      expect(npy.subarray(0, 6).equals(Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]))).toBe(true);
+      const major = npy[6]!;
+      const headerLen = major === 1 ? npy.readUInt16LE(8) : npy.readUInt32LE(8);
+      const headerStart = major === 1 ? 10 : 12;
+      const header = npy.subarray(headerStart, headerStart + headerLen).toString('latin1');
+      expect(header).toMatch(/'descr':\s*'<f4'/);
+      expect(header).toMatch(/'fortran_order':\s*False/);
+      expect(header).toMatch(new RegExp(`'shape':\\s*\\(784,\\s*${NEURONS}\\)`));
+      expect(npy.length).toBe(headerStart + headerLen + 784 * NEURONS * 4);
+
+      // ---- screenshots: 1280×800 and a narrow screen ----
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await page.screenshot({ path: path.join(outDir, 'finished-1280x800.png') });
+      await page.screenshot({ path: path.join(outDir, 'finished-full-1280.png'), fullPage: true });
+      // Nothing may overflow the viewport horizontally (wide tables scroll inside their box).
+      const pageWidth = () => page.evaluate(() => document.documentElement.scrollWidth as number);
+      expect(await pageWidth()).toBeLessThanOrEqual(1280);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await expect.poll(pageWidth, { timeout: 5000 }).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: path.join(outDir, 'finished-390x844.png') });
+      await page.goto(`${base}/#/experiments`);
+      await page.getByTestId('experiment-list').locator(`tr[data-id="${id}"]`).waitFor();
+      await expect.poll(pageWidth, { timeout: 5000 }).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: path.join(outDir, 'list-390x844.png') });
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.screenshot({ path: path.join(outDir, 'list-1280x800.png') });
+
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      await page.screenshot({ path: path.join(outDir, 'failure.png'), fullPage: true }).catch(() => {});
+      throw new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+});
