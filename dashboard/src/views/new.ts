@@ -1,5 +1,5 @@
 /**
- * #/new: a form over the `diehl-cook-2015` preset and a raw-JSON editor for full definitions.
+ * #/new: a form over the server's presets and a raw-JSON editor for full definitions.
  * Validation is the server's: a 4xx names the offending field, and the message is shown next to
  * that field (or above the form when the field is not on it).
  */
@@ -113,12 +113,19 @@ export function newView(): View {
     bound.push(b);
     (spec.advanced ? advanced : basic).append(h('div', { class: 'field', 'data-field': spec.path }, h('label', { for: id }, spec.label), input, helpEl, error));
   }
+  let presets: Preset[] = [];
+  const presetSelect = h('select', { id: 'preset-name', name: 'preset', 'aria-describedby': 'preset-description' });
+  presetSelect.addEventListener('change', () => {
+    preset = presets.find((p) => p.name === presetSelect.value) ?? preset;
+    showPreset();
+  });
   const submitBtn = h('button', { type: 'submit' }, 'Start experiment');
   const resetBtn = h('button', { type: 'button', class: 'secondary', onclick: () => fillDefaults() }, 'Reset to preset defaults');
   const form = h(
     'form',
     { class: 'experiment-form', novalidate: true, 'aria-labelledby': 'form-title' },
-    h('h2', { id: 'form-title' }, 'Diehl & Cook (2015) preset'),
+    h('h2', { id: 'form-title' }, 'Preset'),
+    h('div', { class: 'field' }, h('label', { for: 'preset-name' }, 'Preset'), presetSelect),
     h('p', { class: 'muted', id: 'preset-description' }, 'Loading presets…'),
     summary,
     basic,
@@ -190,6 +197,12 @@ export function newView(): View {
   const el = h('section', { class: 'new-view' }, h('h1', { tabindex: -1 }, 'New experiment'), tablist, panelForm, panelJson);
 
   // ---- behaviour ----
+  function showPreset() {
+    const desc = el.querySelector('#preset-description')!;
+    desc.textContent = preset ? preset.description : 'The server lists no presets; use the raw JSON editor.';
+    fillDefaults();
+  }
+
   function fillDefaults() {
     if (!preset) return;
     for (const b of bound) {
@@ -314,10 +327,11 @@ export function newView(): View {
   api.presets().then(
     (res) => {
       if (destroyed) return;
-      preset = res.items.find((p) => p.name === 'diehl-cook-2015') ?? res.items[0] ?? null;
-      const desc = el.querySelector('#preset-description')!;
-      desc.textContent = preset ? preset.description : 'The server lists no presets; use the raw JSON editor.';
-      fillDefaults();
+      presets = res.items;
+      presetSelect.replaceChildren(...presets.map((p) => h('option', { value: p.name }, p.name)));
+      preset = presets.find((p) => p.name === 'diehl-cook-2015') ?? presets[0] ?? null;
+      if (preset) presetSelect.value = preset.name;
+      showPreset();
       form.dataset.ready = 'true';
     },
     (err: unknown) => {
