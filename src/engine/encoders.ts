@@ -51,10 +51,10 @@ export function createSpikeTrain(
 }
 
 const GUIDE_BITS = 8;
-const GUIDE = 1 << GUIDE_BITS;
+export const GUIDE = 1 << GUIDE_BITS;
 
 /** Per-intensity interval CDF tables for inversion sampling. */
-interface IntervalTables {
+export interface IntervalTables {
   /** [256][steps + 2]: cdf[v][k] = ceil(P(K ≤ k) · 2^32); cdf[v][steps+1] = +∞. */
   cdf: Float64Array;
   /** [256][GUIDE]: smallest k with cdf[v][k] > m · 2^24 (start of the linear search). */
@@ -115,6 +115,8 @@ function buildIntervalTables(type: 'bindsnet-poisson' | 'bernoulli', steps: numb
 
 export interface Encoder {
   readonly type: EncoderType;
+  /** The interval encoders' tables (the WASM kernel samples from a copy); null for latency. */
+  readonly tables: IntervalTables | null;
   /** Fills `out` with the spikes of `image` (`inputs` intensities 0..255). */
   encode(image: Uint8Array, rng: Prng, out: SpikeTrain): void;
 }
@@ -124,6 +126,7 @@ export function createEncoder(type: EncoderType, steps: number, dtMs: number, ma
   const tables = buildIntervalTables(type, steps, dtMs, maxRateHz);
   return {
     type,
+    tables,
     encode: (image, rng, out) => encodeIntervals(tables, image, rng, out),
   };
 }
@@ -186,6 +189,7 @@ function encodeIntervals(tables: IntervalTables, image: Uint8Array, rng: Prng, o
 function createLatencyEncoder(steps: number): Encoder {
   return {
     type: 'latency',
+    tables: null,
     encode(image, _rng, out) {
       const m = listActive(image, out);
       out.stride = m;

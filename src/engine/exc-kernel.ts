@@ -17,6 +17,7 @@
  */
 import { stepAdaptiveLif, type AdaptiveLifParams, type AdaptiveLifState } from './adaptive-lif.js';
 import { layoutKernel, viewKernelArrays, type KernelArrays } from './kernel-layout.js';
+import { GUIDE } from './encoders.js';
 import type { LifParams } from './lif.js';
 
 export interface SampleLoopParams {
@@ -56,6 +57,12 @@ export interface ExcKernel {
    * `scalars` carries the PRNG state and set sizes in and out. Returns the excitatory spikes.
    */
   readonly runSample: ((steps: number, bucket: number, activeCount: number, learning: boolean) => number) | null;
+  /**
+   * Encodes `arrays.image` with the interval tables in `arrays.cdf`/`guide`, exactly as
+   * encoders.ts does (WASM only): the PRNG state comes from and returns to `scalars`, the number
+   * of non-zero pixels (the bucket stride) goes to `scalars[Scalar.activeCount]`. Returns the spikes.
+   */
+  readonly encode: ((inputs: number, steps: number) => number) | null;
   /** Parameters of the whole-sample loop (the WASM kernel keeps them in its memory). */
   configureSampleLoop(p: SampleLoopParams): void;
 }
@@ -92,6 +99,7 @@ export function createJsExcKernel(p: AdaptiveLifParams, inputs: number, neurons:
     depColumns,
     depAmounts,
     runSample: null,
+    encode: null,
     configureSampleLoop() {},
     setSpikingInputs(index, start, count) {
       for (let r = 0; r < count; r++) rows[r] = index[start + r] * stride;
@@ -127,6 +135,7 @@ const ptrSlots = [
   'weights', 'v', 'refractory', 'theta', 'extra', 'crossed', 'depColumns', 'depAmounts', 'rows', 'count', 'index',
   'active', 'lastInput', 'traceTable', 'postTrace', 'spikingNow', 'fired', 'postActive', 'counts', 'excSpiking',
   'prevExc', 'inhSpiking', 'inhV', 'inhRefractory', 'inhActiveList', 'inhActiveMember', 'inhInput', 'scalars',
+  'image', 'cdf', 'guide',
 ] as const satisfies readonly (keyof KernelArrays)[];
 const f32Slots = [
   'rest', 'reset', 'thr', 'tref', 'dt', 'decay', 'thdecay', 'thplus',
@@ -143,6 +152,8 @@ if (INH_TO_EXC_AT + 8 > HEADER) throw new Error('kernel header overflow');
 const ptr = (name: (typeof ptrSlots)[number]) => `(i32.load offset=${I32_AT(ptrSlots.indexOf(name))} (i32.const 0))`;
 const par = (name: (typeof f32Slots)[number]) => `(f32.load offset=${F32_AT(name)} (i32.const 0))`;
 const STRIDE = `(i32.load offset=${STRIDE_AT} (i32.const 0))`;
+/** log2 of the bytes of one intensity's guide table (GUIDE u16 entries). */
+const GUIDE_SHIFT_BYTES = Math.log2(GUIDE * 2);
 
 /** i32 element address: base + 4·k. */
 const at4 = (base: string, k: string) => `(i32.add ${base} (i32.shl ${k} (i32.const 2)))`;
@@ -340,6 +351,49 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
           (f32.lt (local.get $w) (local.get $lo))))
         (f32.store (local.get $e) (local.get $w))))`)})
 
+  ;; ---- interval encoder (encoders.ts encodeIntervals), PRNG state in scalars ----
+  (func (export "encode") (param $n i32) (param $steps i32) (result i32)
+    (local $i i32) (local $m i32) (local $q i32) (local $row i32) (local $g i32) (local $c i32) (local $k i32)
+    (local $u i32) (local $t i32) (local $total i32) (local $cnt i32)
+    (local $img i32) (local $act i32) (local $pcnt i32) (local $pidx i32) (local $pcdf i32) (local $pguide i32)
+    (local $width8 i32) (local $scalars i32)
+    (local.set $img ${ptr('image')}) (local.set $act ${ptr('active')}) (local.set $pcnt ${ptr('count')})
+    (local.set $pidx ${ptr('index')}) (local.set $pcdf ${ptr('cdf')}) (local.set $pguide ${ptr('guide')})
+    (local.set $scalars ${ptr('scalars')})
+    (local.set $width8 (i32.shl (i32.add (local.get $steps) (i32.const 2)) (i32.const 3)))
+    (global.set $r0 (i32.load offset=0 (local.get $scalars))) (global.set $r1 (i32.load offset=4 (local.get $scalars)))
+    (global.set $r2 (i32.load offset=8 (local.get $scalars))) (global.set $r3 (i32.load offset=12 (local.get $scalars)))
+    ${forLoop('$i', '(local.get $n)', `
+      (if (i32.load8_u (i32.add (local.get $img) (local.get $i))) (then
+        (i32.store16 (i32.add (local.get $act) (i32.shl (local.get $m) (i32.const 1))) (local.get $i))
+        (local.set $m (i32.add (local.get $m) (i32.const 1)))))`, 'e1')}
+    ${forLoop('$t', '(local.get $steps)', `(i32.store ${at4('(local.get $pcnt)', '(local.get $t)')} (i32.const 0))`, 'e2')}
+    ${forLoop('$q', '(local.get $m)', `
+      (local.set $i (i32.load16_u (i32.add (local.get $act) (i32.shl (local.get $q) (i32.const 1)))))
+      (local.set $k (i32.load8_u (i32.add (local.get $img) (local.get $i))))
+      (local.set $row (i32.add (local.get $pcdf) (i32.mul (local.get $k) (local.get $width8))))
+      (local.set $g (i32.add (local.get $pguide) (i32.shl (local.get $k) (i32.const ${GUIDE_SHIFT_BYTES}))))
+      (local.set $c (i32.const 0))
+      (block $spikes_done (loop $spikes
+        (local.set $u (call $rng))
+        (local.set $k (i32.load16_u (i32.add (local.get $g) (i32.shl (i32.shr_u (local.get $u) (i32.const 24)) (i32.const 1)))))
+        (block $found (loop $search
+          (br_if $found (f64.lt (f64.convert_i32_u (local.get $u)) (f64.load (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 3))))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $search)))
+        (local.set $c (i32.add (local.get $c) (local.get $k)))
+        (br_if $spikes_done (i32.gt_u (local.get $c) (local.get $steps)))
+        (local.set $t (i32.sub (local.get $c) (i32.const 1)))
+        (local.set $cnt (i32.load ${at4('(local.get $pcnt)', '(local.get $t)')}))
+        (i32.store16 (i32.add (local.get $pidx) (i32.shl (i32.add (i32.mul (local.get $t) (local.get $m)) (local.get $cnt)) (i32.const 1))) (local.get $i))
+        (i32.store ${at4('(local.get $pcnt)', '(local.get $t)')} (i32.add (local.get $cnt) (i32.const 1)))
+        (local.set $total (i32.add (local.get $total) (i32.const 1)))
+        (br $spikes)))`, 'e3')}
+    (i32.store offset=0 (local.get $scalars) (global.get $r0)) (i32.store offset=4 (local.get $scalars) (global.get $r1))
+    (i32.store offset=8 (local.get $scalars) (global.get $r2)) (i32.store offset=12 (local.get $scalars) (global.get $r3))
+    (i32.store offset=24 (local.get $scalars) (local.get $m))
+    (local.get $total))
+
   ;; ---- a whole sample: network.ts runSample's loop, step for step ----
   (func (export "run_sample") (param $steps i32) (param $bucket i32) (param $activeCount i32) (param $learning i32)
     (param $stdpOn i32) (param $oneSpike i32) (param $hasInh i32) (result i32)
@@ -471,6 +525,7 @@ export function createWasmExcKernel(module: WebAssembly.Module, p: AdaptiveLifPa
     step: (nrows: number, uniform: number, learning: number) => number;
     depress: (nrows: number, ncols: number, lo: number) => void;
     run_sample: (steps: number, bucket: number, activeCount: number, learning: number, stdpOn: number, oneSpike: number, hasInh: number) => number;
+    encode: (inputs: number, steps: number) => number;
   };
   const buf = memory.buffer;
   const header = new DataView(buf, 0, HEADER);
@@ -492,7 +547,7 @@ export function createWasmExcKernel(module: WebAssembly.Module, p: AdaptiveLifPa
   const rows = arrays.rows;
   const rowBytes = stride * 4;
   const weightsAddress = HEADER + layout.offsets.weights;
-  const { step, depress, run_sample } = exports;
+  const { step, depress, run_sample, encode } = exports;
   let nrows = 0;
   let loop: { stdpOn: number; oneSpike: number; hasInh: number } = { stdpOn: 0, oneSpike: 0, hasInh: 0 };
   return {
@@ -537,6 +592,7 @@ export function createWasmExcKernel(module: WebAssembly.Module, p: AdaptiveLifPa
       }
       loop = { stdpOn: c.stdp ? 1 : 0, oneSpike: c.oneSpikePerStep ? 1 : 0, hasInh: inh ? 1 : 0 };
     },
+    encode,
     runSample(stepsToRun, bucket, activeCount, learning) {
       nrows = 0;
       return run_sample(stepsToRun, bucket, activeCount, learning ? 1 : 0, learning ? loop.stdpOn : 0, loop.oneSpike, loop.hasInh);

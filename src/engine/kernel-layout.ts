@@ -7,6 +7,7 @@
  * recording and as the reference) therefore share one state, whichever ran the last sample.
  * Offsets are 16-byte aligned so SIMD loads never straddle.
  */
+import { GUIDE } from './encoders.js';
 
 export interface KernelArrays {
   /** [inputs, stride] dense input weights; columns ≥ neurons are padding. */
@@ -44,14 +45,18 @@ export interface KernelArrays {
   inhActiveList: Int32Array;
   inhActiveMember: Uint8Array;
   inhInput: Float32Array;
+  /** The image being encoded, and the base-rate interval tables (see encoders.ts). */
+  image: Uint8Array;
+  cdf: Float64Array;
+  guide: Uint16Array;
   /** Scalars shared with the WASM loop: see `Scalar`. */
   scalars: Int32Array;
 }
 
 /** Slots of `KernelArrays.scalars`. */
-export const Scalar = { rng0: 0, rng1: 1, rng2: 2, rng3: 3, postActiveCount: 4, inhActiveSize: 5 } as const;
+export const Scalar = { rng0: 0, rng1: 1, rng2: 2, rng3: 3, postActiveCount: 4, inhActiveSize: 5, activeCount: 6 } as const;
 
-type Kind = Float32ArrayConstructor | Int32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
+type Kind = Float64ArrayConstructor | Float32ArrayConstructor | Int32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
 
 export interface KernelLayout {
   bytes: number;
@@ -89,6 +94,9 @@ export function layoutKernel(inputs: number, stride: number, steps: number): Ker
     ['inhActiveList', Int32Array, stride],
     ['inhActiveMember', Uint8Array, stride],
     ['inhInput', Float32Array, stride],
+    ['image', Uint8Array, inputs],
+    ['cdf', Float64Array, 256 * (steps + 2)],
+    ['guide', Uint16Array, 256 * GUIDE],
     ['scalars', Int32Array, 16],
   ];
   const offsets = {} as KernelLayout['offsets'];

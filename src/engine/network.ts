@@ -116,6 +116,8 @@ export class DiehlCookNetwork {
   private readonly postTraceDecay: number;
   private readonly restSteps: number;
   private readonly scalars: Int32Array;
+  /** The kernel encodes base-rate samples itself (same law, same PRNG stream as encoders.ts). */
+  private readonly wasmEncodes: boolean;
   private normalizeAll = true;
   private needClamp = false;
 
@@ -156,7 +158,13 @@ export class DiehlCookNetwork {
     this.stdp = rule
       ? { nuPre: Math.fround(rule.nuPre), nuPost: Math.fround(rule.nuPost), wMin: Math.fround(spec.dense.wMin), wMax: Math.fround(spec.dense.wMax) }
       : null;
-    this.encoders.set(0, createEncoder(spec.encoder.type, spec.steps, spec.dtMs, spec.encoder.maxRateHz));
+    const baseEncoder = createEncoder(spec.encoder.type, spec.steps, spec.dtMs, spec.encoder.maxRateHz);
+    this.encoders.set(0, baseEncoder);
+    if (baseEncoder.tables) {
+      arrays.cdf.set(baseEncoder.tables.cdf);
+      arrays.guide.set(baseEncoder.tables.guide);
+    }
+    this.wasmEncodes = this.kernel.encode !== null && baseEncoder.tables !== null;
     this.train = createSpikeTrain(spec.inputs, spec.steps, arrays);
     this.crossed = arrays.crossed;
     this.excSpiking = arrays.excSpiking;
@@ -230,11 +238,6 @@ export class DiehlCookNetwork {
 
     this.startSample(learning);
     kernel.setSpikingInputs(train.index, 0, 0);
-    this.encoderFor(extraRateHz).encode(image, this.rng, train);
-    const bucket = train.stride;
-    const index = train.index;
-    const count = train.count;
-    this.inputSpikes = train.total;
 
     if (rec === null && kernel.runSample !== null) {
       // The whole sample in WebAssembly; the loop below is its reference and recording path.
@@ -244,9 +247,21 @@ export class DiehlCookNetwork {
       sc[Scalar.rng1] = rng.s1;
       sc[Scalar.rng2] = rng.s2;
       sc[Scalar.rng3] = rng.s3;
+      if (this.wasmEncodes && extraRateHz === 0 && kernel.encode !== null) {
+        kernel.arrays.image.set(image);
+        train.total = kernel.encode(this.inputs, steps);
+        train.stride = train.activeCount = sc[Scalar.activeCount];
+      } else {
+        this.encoderFor(extraRateHz).encode(image, rng, train);
+        sc[Scalar.rng0] = rng.s0;
+        sc[Scalar.rng1] = rng.s1;
+        sc[Scalar.rng2] = rng.s2;
+        sc[Scalar.rng3] = rng.s3;
+      }
+      this.inputSpikes = train.total;
       sc[Scalar.postActiveCount] = this.postActiveCount;
       sc[Scalar.inhActiveSize] = this.inhActive.size;
-      const spikes = kernel.runSample(steps, bucket, train.activeCount, learning);
+      const spikes = kernel.runSample(steps, train.stride, train.activeCount, learning);
       rng.s0 = sc[Scalar.rng0];
       rng.s1 = sc[Scalar.rng1];
       rng.s2 = sc[Scalar.rng2];
@@ -257,6 +272,12 @@ export class DiehlCookNetwork {
       if (learning) this.endLearningSample();
       return spikes;
     }
+
+    this.encoderFor(extraRateHz).encode(image, this.rng, train);
+    const bucket = train.stride;
+    const index = train.index;
+    const count = train.count;
+    this.inputSpikes = train.total;
 
     let nExcPrev = 0; // excitatory spikes at t−1 (in excSpiking)
     let nInhPrev = 0; // inhibitory spikes at t−1 (in inhSpiking)
