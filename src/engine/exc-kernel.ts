@@ -354,7 +354,7 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
   ;; ---- interval encoder (encoders.ts encodeIntervals), PRNG state in scalars ----
   (func (export "encode") (param $n i32) (param $steps i32) (result i32)
     (local $i i32) (local $m i32) (local $q i32) (local $row i32) (local $g i32) (local $c i32) (local $k i32)
-    (local $u i32) (local $t i32) (local $total i32) (local $cnt i32)
+    (local $u i32) (local $x i32) (local $t i32) (local $total i32) (local $cnt i32)
     (local $img i32) (local $act i32) (local $pcnt i32) (local $pidx i32) (local $pcdf i32) (local $pguide i32)
     (local $width8 i32) (local $scalars i32)
     (local.set $img ${ptr('image')}) (local.set $act ${ptr('active')}) (local.set $pcnt ${ptr('count')})
@@ -375,7 +375,15 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
       (local.set $g (i32.add (local.get $pguide) (i32.shl (local.get $k) (i32.const ${GUIDE_SHIFT_BYTES}))))
       (local.set $c (i32.const 0))
       (block $spikes_done (loop $spikes
-        (local.set $u (call $rng))
+        ;; xoshiro128** inlined ($rng): one draw per spike is most of the encoder's cost
+        (local.set $u (i32.mul (i32.rotl (i32.mul (global.get $r1) (i32.const 5)) (i32.const 7)) (i32.const 9)))
+        (local.set $x (i32.shl (global.get $r1) (i32.const 9)))
+        (global.set $r2 (i32.xor (global.get $r2) (global.get $r0)))
+        (global.set $r3 (i32.xor (global.get $r3) (global.get $r1)))
+        (global.set $r1 (i32.xor (global.get $r1) (global.get $r2)))
+        (global.set $r0 (i32.xor (global.get $r0) (global.get $r3)))
+        (global.set $r2 (i32.xor (global.get $r2) (local.get $x)))
+        (global.set $r3 (i32.rotl (global.get $r3) (i32.const 11)))
         (local.set $k (i32.load16_u (i32.add (local.get $g) (i32.shl (i32.shr_u (local.get $u) (i32.const 24)) (i32.const 1)))))
         (block $found (loop $search
           (br_if $found (f64.lt (f64.convert_i32_u (local.get $u)) (f64.load (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 3))))))
