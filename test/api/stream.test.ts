@@ -173,12 +173,20 @@ describe('live stream', () => {
     };
 
     await run(false); // warm-up: thread JIT, MNIST load, WASM compile
-    const baseline = await run(false);
     const droppedBefore = { ...server.lab.hub.counters.dropped };
-    const slowed = await run(true);
+    // Alternate runs without and with the slow client, so that load from outside the test hits
+    // both alike, and compare medians.
+    const baselineRates: number[] = [];
+    const slowedRuns: Awaited<ReturnType<typeof run>>[] = [];
+    for (let k = 0; k < 3; k++) {
+      baselineRates.push((await run(false)).result.train.samplesPerSec);
+      slowedRuns.push(await run(true));
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+    const slowed = slowedRuns.at(-1)!;
 
     // The engine runs in its own thread and never waits for sockets.
-    expect(slowed.result.train.samplesPerSec).toBeGreaterThan(0.7 * baseline.result.train.samplesPerSec);
+    expect(median(slowedRuns.map((r) => r.result.train.samplesPerSec))).toBeGreaterThan(0.7 * median(baselineRates));
 
     const counters = server.lab.hub.counters;
     expect(counters.dropped.weights - droppedBefore.weights).toBeGreaterThan(0);
@@ -190,8 +198,8 @@ describe('live stream', () => {
     expect(dropped).toBe(counters.dropped.weights);
 
     // Produced: 300 snapshots of ~314 kB (~94 MB). Let the slow client read what it was sent.
+    for (const r of slowedRuns) (r.slow!.ws as WebSocket & { _socket: { resume(): void } })._socket.resume();
     const slow = slowed.slow!;
-    (slow.ws as WebSocket & { _socket: { resume(): void } })._socket.resume();
     expect((await slow.closed).code).toBe(1000);
     expect(slow.bytesReceived()).toBeLessThan(40 * 1024 * 1024);
     const end = texts(slow.frames).at(-1);
