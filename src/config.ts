@@ -46,8 +46,10 @@ export interface Config {
   databaseUrl: string | undefined;
   /** PostgreSQL schema holding SpikeLab's tables (lets several deployments or test runs share a database). */
   databaseSchema: string;
-  /** Distributed mode (issue 4); read but not used by the embedded server yet. */
+  /** Distributed mode: set ⇒ experiments go to a BullMQ queue on this Redis (needs DATABASE_URL). */
   redisUrl: string | undefined;
+  /** BullMQ queue and key names of distributed mode (see docs/distributed.md). */
+  queue: QueueSettings;
   corsOrigins: string[];
   apiKeys: string[];
   workers: number;
@@ -59,6 +61,30 @@ export interface Config {
   /** Time given to running jobs and open connections to wind down on SIGTERM/SIGINT. */
   shutdownTimeoutMs: number;
   limits: Limits;
+}
+
+/** Settings of distributed mode, shared by API instances and worker processes. */
+export interface QueueSettings {
+  /** Key prefix of every Redis key (BullMQ's `prefix`); lets several deployments share one Redis. */
+  prefix: string;
+  /** BullMQ queue name. */
+  name: string;
+  /** Engine threads (= concurrent jobs) of one worker process. */
+  workerConcurrency: number;
+  /** A worker holds a job's lock this long and renews it at half of it; a dead worker's job is free after it. */
+  lockDurationMs: number;
+  /** How often workers look for jobs whose lock expired (stalled: their worker died) and requeue them. */
+  stalledIntervalMs: number;
+  /** A job that stalls more often than this fails ("job stalled more than allowable limit"). */
+  maxStalledCount: number;
+  /** Runs of a job whose engine fails, before it ends failed with the error. */
+  attempts: number;
+  /** First retry delay (doubles each retry). */
+  backoffMs: number;
+  /** How often an API instance compares the database with the queue and re-enqueues lost jobs. */
+  reconcileIntervalMs: number;
+  /** How often a worker publishes its heartbeat (active jobs) for /metrics. */
+  heartbeatMs: number;
 }
 
 const envSchema = z.object({
@@ -86,6 +112,22 @@ const envSchema = z.object({
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   MAX_CLASSIFY_IMAGES: positiveInt(100),
   MAX_QUEUED: positiveInt(1000),
+  BULLMQ_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
+    .default('spikelab'),
+  BULLMQ_QUEUE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
+    .default('experiments'),
+  WORKER_CONCURRENCY: positiveInt(1),
+  JOB_LOCK_DURATION_MS: positiveInt(30_000),
+  JOB_STALLED_INTERVAL_MS: positiveInt(15_000),
+  JOB_MAX_STALLED_COUNT: positiveInt(3),
+  JOB_ATTEMPTS: positiveInt(3),
+  JOB_BACKOFF_MS: positiveInt(5_000),
+  RECONCILE_INTERVAL_MS: positiveInt(30_000),
+  WORKER_HEARTBEAT_MS: positiveInt(5_000),
 });
 
 export class ConfigError extends Error {}
@@ -104,6 +146,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     databaseSchema: e.DATABASE_SCHEMA,
     redisUrl: e.REDIS_URL,
+    queue: {
+      prefix: e.BULLMQ_PREFIX,
+      name: e.BULLMQ_QUEUE,
+      workerConcurrency: e.WORKER_CONCURRENCY,
+      lockDurationMs: e.JOB_LOCK_DURATION_MS,
+      stalledIntervalMs: e.JOB_STALLED_INTERVAL_MS,
+      maxStalledCount: e.JOB_MAX_STALLED_COUNT,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+      heartbeatMs: e.WORKER_HEARTBEAT_MS,
+    },
     corsOrigins: e.CORS_ORIGINS,
     apiKeys: e.API_KEYS,
     // One core stays free for the API's event loop, which must keep streaming while threads train.

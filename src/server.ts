@@ -1,7 +1,10 @@
 /**
  * `npm start`: the SpikeLab server with the embedded store and job runner (or PostgreSQL when
- * DATABASE_URL is set). SIGTERM/SIGINT close it gracefully: no new requests, streams closed,
- * running jobs left at their last checkpoint to resume on the next start.
+ * DATABASE_URL is set; with REDIS_URL too, distributed mode: jobs go to BullMQ and run on
+ * `npm run worker` processes). SIGTERM/SIGINT close it gracefully: no new requests, streams
+ * closed, connections closed; embedded jobs are left at their last checkpoint to resume on the
+ * next start (distributed jobs keep running on their workers). Redis or PostgreSQL unreachable
+ * at start ⇒ one clear line and exit code 1.
  */
 import { buildApp } from './api/app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -18,7 +21,9 @@ async function main() {
     throw err;
   }
   const { app } = await buildApp(config);
-  if (config.redisUrl) app.log.warn('REDIS_URL is set but distributed mode is not available yet; using the embedded job runner');
+  if (config.redisUrl) {
+    app.log.info({ queue: config.queue.name, prefix: config.queue.prefix }, 'distributed mode: experiments run on `npm run worker` processes');
+  }
 
   let closing = false;
   const shutdown = (signal: string) => {

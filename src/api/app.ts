@@ -12,6 +12,7 @@ import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
+import { BullMqJobRunner } from '../queue/bullmq-runner.js';
 import { ThreadClassifier, type Classifier } from '../queue/classifier.js';
 import { EmbeddedJobRunner } from '../queue/embedded-runner.js';
 import { JobRecorder } from '../queue/job-recorder.js';
@@ -90,14 +91,30 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   app.addHook('onRequest', makeAuthHook(config.apiKeys));
 
+  if (config.redisUrl && !config.databaseUrl) {
+    throw new Error(
+      'REDIS_URL is set (distributed mode) but DATABASE_URL is not: API instances and workers must share one PostgreSQL database',
+    );
+  }
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
-  const runner = new EmbeddedJobRunner({
-    workers: config.workers,
-    dataDir: config.mnistDir,
-    workerUrl: opts.engineWorkerUrl,
-    onListenerError: (err) => app.log.error({ err }, 'job event listener failed'),
-  });
-  const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs);
+  const onListenerError = (err: unknown) => app.log.error({ err }, 'job event listener failed');
+  // Distributed mode: experiments go to BullMQ; worker processes run them and write the store.
+  let reconcile = () => {};
+  const runner: JobRunner = config.redisUrl
+    ? new BullMqJobRunner({
+        redisUrl: config.redisUrl,
+        prefix: config.queue.prefix,
+        queueName: config.queue.name,
+        attempts: config.queue.attempts,
+        backoffMs: config.queue.backoffMs,
+        heartbeatMs: config.queue.heartbeatMs,
+        store,
+        log: app.log,
+        onReconnect: () => reconcile(),
+        onListenerError,
+      })
+    : new EmbeddedJobRunner({ workers: config.workers, dataDir: config.mnistDir, workerUrl: opts.engineWorkerUrl, onListenerError });
+  const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs, { remote: runner.kind === 'bullmq' });
   const hub = new StreamHub(config.streamClientBufferBytes);
   const classifier = new ThreadClassifier(opts.engineWorkerUrl);
   runner.on(recorder.handle);
@@ -115,17 +132,44 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(streamRoutes, { hub, store, service });
 
   app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
+  let reconcileTimer: NodeJS.Timeout | undefined;
   app.addHook('onClose', async () => {
-    // Running jobs stop without reporting an end: they stay `running` with their last
-    // checkpoint and the next start resumes them.
+    clearInterval(reconcileTimer);
+    // Embedded: running jobs stop without reporting an end: they stay `running` with their last
+    // checkpoint and the next start resumes them. Distributed: they go on running on the workers.
     await runner.close();
     await recorder.flush();
     await classifier.close();
     await store.close();
   });
 
-  await runner.start();
+  try {
+    await runner.start();
+  } catch (err) {
+    await runner.close().catch(() => {});
+    await store.close().catch(() => {});
+    throw err;
+  }
   const resumed = await service.resumeUnfinished();
   if (resumed > 0) app.log.info({ resumed }, 'resumed unfinished experiments');
+  if (runner.kind === 'bullmq') {
+    // The database is the source of truth: experiments it holds as queued/running but the queue
+    // lost (Redis flushed, or restarted without its AOF) are enqueued again, from their last
+    // checkpoint — now, periodically, and whenever Redis comes back.
+    let busy = false;
+    reconcile = () => {
+      if (busy) return;
+      busy = true;
+      service
+        .resumeUnfinished()
+        .then(
+          (n) => n > 0 && app.log.info({ resumed: n }, 're-enqueued experiments the queue did not hold'),
+          (err: unknown) => app.log.warn({ err }, 'could not reconcile the queue with the database'),
+        )
+        .finally(() => (busy = false));
+    };
+    reconcileTimer = setInterval(reconcile, config.queue.reconcileIntervalMs);
+    reconcileTimer.unref();
+  }
   return { app, store, runner, recorder, hub, service, classifier, routes };
 }

@@ -104,14 +104,16 @@ export class ExperimentService {
 
   /**
    * After a restart: queued experiments are queued again and running ones continue from their
-   * latest checkpoint (from scratch if they had none), oldest first.
+   * latest checkpoint (from scratch if they had none), oldest first. In distributed mode also
+   * periodically: whatever the database holds as unfinished but the queue does not is enqueued.
    */
   async resumeUnfinished(): Promise<number> {
     const { store, runner, log } = this.deps;
     let resumed = 0;
     for (const record of await store.listUnfinished()) {
-      if (runner.has(record.id)) continue;
-      const checkpoint = record.status === 'running' ? await store.loadCheckpoint(record.id) : null;
+      if (runner.holds ? await runner.holds(record.id) : runner.has(record.id)) continue;
+      // (The BullMQ runner's workers load the checkpoint from the store themselves.)
+      const checkpoint = record.status === 'running' && runner.kind === 'embedded' ? await store.loadCheckpoint(record.id) : null;
       try {
         await runner.submit({
           id: record.id,

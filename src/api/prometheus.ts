@@ -1,5 +1,5 @@
 /** Prometheus text exposition of the server's gauges and counters. */
-import type { JobRunnerStats } from '../queue/job-runner.js';
+import type { ClusterStats, JobRunnerStats } from '../queue/job-runner.js';
 import type { ExperimentStatus, ProgressSnapshot } from '../store/store.js';
 import type { StreamCounters } from './stream-hub.js';
 
@@ -9,6 +9,8 @@ export interface MetricsSnapshot {
   live: [string, ProgressSnapshot][];
   wsClients: number;
   stream: StreamCounters;
+  /** Distributed mode: the queue and workers as Redis sees them (null: embedded, or Redis unreachable). */
+  cluster?: ClusterStats | null;
 }
 
 const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -42,6 +44,32 @@ export function renderMetrics(m: MetricsSnapshot): string {
   metric('spikelab_samples_per_second_total', 'gauge', 'Samples/s summed over running experiments.', [
     [{}, m.live.reduce((s, [, p]) => s + p.samplesPerSec, 0)],
   ]);
+  if (m.cluster) {
+    const c = m.cluster;
+    metric(
+      'spikelab_queue_jobs',
+      'gauge',
+      'Jobs in the BullMQ queue by state (queue depth: waiting + delayed + prioritized).',
+      Object.entries(c.queue).map(([state, n]) => [{ state }, n]),
+    );
+    metric('spikelab_queue_workers', 'gauge', 'Worker processes with a recent heartbeat.', [[{}, c.workers.length]]);
+    metric(
+      'spikelab_worker_active_jobs',
+      'gauge',
+      'Jobs running on each worker process.',
+      c.workers.map((w) => [{ worker: w.id, host: w.host, pid: String(w.pid) }, w.active]),
+    );
+    metric(
+      'spikelab_worker_concurrency',
+      'gauge',
+      'Engine threads (concurrent jobs) of each worker process.',
+      c.workers.map((w) => [{ worker: w.id, host: w.host, pid: String(w.pid) }, w.concurrency]),
+    );
+    metric('spikelab_jobs_stalled_total', 'counter', 'Jobs requeued because their worker stopped renewing the lock (died).', [
+      [{}, c.counters.stalled],
+    ]);
+    metric('spikelab_jobs_retried_total', 'counter', 'Failed job runs retried with backoff.', [[{}, c.counters.retried]]);
+  }
   metric('spikelab_ws_clients', 'gauge', 'Open WebSocket stream clients.', [[{}, m.wsClients]]);
   metric(
     'spikelab_ws_frames_sent_total',

@@ -6,7 +6,11 @@
  * after it is stored, so whoever reacts (stream end, cancel request) sees the stored state.
  *
  * It lives wherever events arrive first: next to the embedded runner in the API process, or (in
- * distributed mode) in the worker process that runs the job.
+ * distributed mode) in the worker process that runs the job. An API instance in distributed mode
+ * uses it in `remote` mode: the worker has already stored what it reports, so it only keeps the
+ * live progress and turns reported ends into status notifications read back from the store —
+ * writing only an end the worker could not record (a job the queue failed after it stalled too
+ * often, or a waiting job removed by a cancel), compare-and-set as always.
  */
 import type { ExperimentEvent } from '../experiment/events.js';
 import type { ExperimentRecord, ExperimentStore, ProgressSnapshot } from '../store/store.js';
@@ -39,10 +43,15 @@ export class JobRecorder {
     private readonly log: Log,
     /** Minimum time between two progress writes of one job; the latest progress is also kept in memory. */
     private readonly progressIntervalMs = 1000,
+    private readonly opts: { remote?: boolean } = {},
   ) {}
 
   readonly handle = (e: JobRunnerEvent): void => {
     if (this.forgotten.has(e.id)) return;
+    if (this.opts.remote) {
+      this.handleRemote(e);
+      return;
+    }
     switch (e.type) {
       case 'started':
         this.enqueue(e.id, async () => {
@@ -92,6 +101,43 @@ export class JobRecorder {
         return;
     }
   };
+
+  /** Remote mode: the worker stored it; read the stored state back and tell the listeners. */
+  private handleRemote(e: JobRunnerEvent): void {
+    const readBack = async (written: ExperimentRecord | null) => {
+      const record = written ?? (await this.store.get(e.id));
+      if (record) this.notify(record);
+    };
+    switch (e.type) {
+      case 'started':
+        this.enqueue(e.id, () => readBack(null));
+        return;
+      case 'event':
+        if (e.event.type === 'progress') {
+          const { type: _t, ...snapshot } = e.event;
+          this.progress.set(e.id, snapshot);
+        }
+        return;
+      case 'finished':
+        this.enqueue(e.id, async () => {
+          this.endOf(e.id);
+          await readBack(null);
+        });
+        return;
+      case 'failed':
+        this.enqueue(e.id, async () => {
+          this.endOf(e.id);
+          await readBack(await this.store.transition(e.id, ['queued', 'running'], 'failed', { error: e.error, finished: true }));
+        });
+        return;
+      case 'cancelled':
+        this.enqueue(e.id, async () => {
+          this.endOf(e.id);
+          await readBack(await this.store.transition(e.id, ['queued', 'running'], 'cancelled', { finished: true }));
+        });
+        return;
+    }
+  }
 
   private onEngineEvent(id: string, event: ExperimentEvent): void {
     switch (event.type) {
@@ -165,6 +211,11 @@ export class JobRecorder {
     this.forgotten.add(id);
     this.endOf(id);
     this.trained.delete(id);
+  }
+
+  /** Waits until every write of one job queued so far is applied. */
+  async settled(id: string): Promise<void> {
+    for (let chain = this.chains.get(id); chain; chain = this.chains.get(id)) await chain;
   }
 
   /** Waits until every write queued so far is applied (graceful shutdown). */

@@ -42,10 +42,23 @@ export interface JobRunnerStats {
   workers: number;
 }
 
+/** Distributed mode only: the queue and the worker processes as seen from Redis (for /metrics). */
+export interface ClusterStats {
+  /** Jobs in the queue by BullMQ state (waiting, active, delayed, prioritized, failed). */
+  queue: Record<string, number>;
+  /** Worker processes with a recent heartbeat and the jobs each is running. */
+  workers: { id: string; host: string; pid: number; concurrency: number; active: number }[];
+  /** Cluster-wide since the counters were created: jobs requeued after their worker died, and failed runs retried. */
+  counters: { stalled: number; retried: number };
+}
+
 export interface JobRunner {
   readonly kind: 'embedded' | 'bullmq';
   start(): Promise<void>;
-  /** Queues a job (FIFO). Rejects if a job with this id is already queued or running. */
+  /**
+   * Queues a job (FIFO). The embedded runner rejects a job with an id it already holds; the
+   * BullMQ runner treats it as a no-op (several API instances may enqueue the same experiment).
+   */
   submit(job: JobSpec): Promise<void>;
   /**
    * Asks a job to stop: a queued job is removed (`cancelled`), a running one stops after its
@@ -55,10 +68,17 @@ export interface JobRunner {
   cancel(id: string): Promise<boolean>;
   /** Whether this runner currently holds the job (queued or running). */
   has(id: string): boolean;
+  /**
+   * Like has(), asked of the shared queue rather than this process's memory (distributed mode,
+   * where other processes hold jobs too). Used to find unfinished experiments the queue lost.
+   */
+  holds?(id: string): Promise<boolean>;
   on(listener: JobRunnerListener): () => void;
   stats(): JobRunnerStats;
   /** Readiness: throws when the runner cannot take or run jobs. */
   check(): Promise<void>;
+  /** Queue depth, workers and their active jobs, stalled/retried counts (distributed mode). */
+  clusterStats?(): Promise<ClusterStats>;
   /**
    * Stops taking jobs and stops running ones without reporting their end, so they stay
    * `running`/`queued` in the store and resume from their last checkpoint on the next start.

@@ -44,13 +44,38 @@ function toPgParams(params: SqlParam[]): unknown[] {
   return params.map((p) => (p instanceof Uint8Array && !Buffer.isBuffer(p) ? Buffer.from(p.buffer, p.byteOffset, p.byteLength) : p));
 }
 
+/** The connection string without its password, for messages. */
+function redactPostgresUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable DATABASE_URL>';
+  }
+}
+
+/** Connects once, with a time bound: the clear error a process exits with when PostgreSQL is unreachable at start. */
+export async function probePostgres(connectionString: string, timeoutMs = 5000): Promise<void> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (err) {
+    const reason = err instanceof Error ? err.message || (err as { code?: string }).code || err.name : String(err);
+    throw new Error(`PostgreSQL at ${redactPostgresUrl(connectionString)} is unreachable: ${reason}`);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 export async function openPostgres(connectionString: string): Promise<SqlClient> {
+  // Fail fast at start when the database is unreachable.
+  await probePostgres(connectionString);
   const pool = new pg.Pool({ connectionString, max: 5 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  // Fail fast at start when the database is unreachable.
-  const probe = await pool.connect();
-  probe.release();
   return {
     kind: 'postgres',
     async query<Row>(sql: string, params: SqlParam[] = []) {

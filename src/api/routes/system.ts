@@ -56,8 +56,12 @@ export async function systemRoutes(app: FastifyInstance, deps: SystemRoutesDeps)
   });
 
   app.get('/metrics', async (_request, reply) => {
-    const experiments = await deps.store.countByStatus().catch(() => null);
+    const [experiments, cluster] = await Promise.all([
+      deps.store.countByStatus().catch(() => null),
+      deps.runner.clusterStats ? deps.runner.clusterStats().catch(() => null) : Promise.resolve(null),
+    ]);
     const text = renderMetrics({
+      cluster,
       experiments,
       runner: deps.runner.stats(),
       live: deps.recorder.liveProgressAll(),

@@ -1,0 +1,208 @@
+/**
+ * Distributed throughput (part of `npm run bench`): the same 4 small experiments, first one after
+ * another on 1 worker process, then on 2 worker processes, through one API process of distributed
+ * mode (all compiled, child processes). Prints both wall times (first submit → last completion)
+ * and their ratio. Uses REDIS_URL / DATABASE_URL (default: this machine's services) with a key
+ * prefix and schema of its own, removed afterwards; prints "skipped" and exits 0 when Redis or
+ * PostgreSQL is unreachable.
+ *
+ *   npm run build && node dist/bench/distributed.js [--neurons 100] [--train 8000] [--test 500]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { probeRedis } from '../src/queue/redis.js';
+import { probePostgres } from '../src/store/sql-client.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const { values: args } = parseArgs({
+  options: {
+    neurons: { type: 'string', default: '100' },
+    train: { type: 'string', default: '20000' },
+    test: { type: 'string', default: '500' },
+  },
+});
+
+interface Child {
+  proc: ChildProcess;
+  ready: Promise<string>;
+}
+
+function startChild(script: string, env: Record<string, string>, readyMsg: (msg: string) => string | null): Child {
+  const proc = spawn(process.execPath, [join(root, script)], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = new Promise<string>((resolveReady, reject) => {
+    let buf = '';
+    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const hit = readyMsg(String((JSON.parse(line) as { msg?: unknown }).msg ?? ''));
+          if (hit !== null) resolveReady(hit);
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`${script} exited with code ${code}`)));
+  });
+  return { proc, ready };
+}
+
+/**
+ * How much CPU-bound work this machine does with 2 threads compared with 1 (2.0 = two real
+ * cores). The ratio of the distributed run cannot beat it; printed so the result can be read.
+ */
+async function parallelCapacity(): Promise<number> {
+  const spin = (threads: number) =>
+    Promise.all(
+      Array.from(
+        { length: threads },
+        () =>
+          new Promise<number>((resolveSpin, reject) => {
+            const w = new Worker(
+              `const { parentPort } = require('node:worker_threads');
+               const t = performance.now(); let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7;
+               parentPort.postMessage(performance.now() - t + (x < 0 ? 1 : 0));`,
+              { eval: true },
+            );
+            w.once('message', (ms: number) => resolveSpin(ms));
+            w.once('error', reject);
+          }),
+      ),
+    );
+  const [one] = await spin(1);
+  const two = await spin(2);
+  return (2 * one!) / Math.max(...two);
+}
+
+async function stop(child: Child): Promise<void> {
+  if (child.proc.exitCode !== null) return;
+  const exited = new Promise((r) => child.proc.once('exit', r));
+  child.proc.kill('SIGTERM');
+  await exited;
+}
+
+async function main() {
+  for (const f of ['dist/src/server.js', 'dist/workers/worker.js']) {
+    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
+  }
+  try {
+    await Promise.all([probeRedis(REDIS_URL, 2000), probePostgres(DATABASE_URL, 2000)]);
+  } catch (err) {
+    console.log(`distributed bench skipped: Redis/PostgreSQL unreachable (${err instanceof Error ? err.message : String(err)})`);
+    return;
+  }
+  const tag = randomBytes(4).toString('hex');
+  const prefix = `spikelab-bench-${tag}`;
+  const schema = `spikelab_bench_${tag}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'spikelab-bench-'));
+  const env = {
+    REDIS_URL,
+    DATABASE_URL,
+    DATABASE_SCHEMA: schema,
+    BULLMQ_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    WORKER_CONCURRENCY: '1',
+    WORKER_HEARTBEAT_MS: '500',
+  };
+  const neurons = Number(args.neurons);
+  const train = Number(args.train);
+  const test = Number(args.test);
+  const children: Child[] = [];
+  try {
+    const api = startChild('dist/src/server.js', env, (m) => (m.startsWith('Server listening at ') ? m.slice(20).trim() : null));
+    children.push(api);
+    const url = await api.ready;
+    const worker = () => {
+      const w = startChild('dist/workers/worker.js', env, (m) => (m === 'worker ready' ? m : null));
+      children.push(w);
+      return w.ready;
+    };
+    const waitWorkers = async (n: number) => {
+      for (;;) {
+        const h = (await (await fetch(`${url}/health`)).json()) as { queue: { workers: number } };
+        if (h.queue.workers >= n) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    const runBatch = async (label: string): Promise<number> => {
+      const t0 = performance.now();
+      const ids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(`${url}/v1/experiments`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ preset: 'diehl-cook-2015', name: `${label} ${i}`, neurons, train, test, seed: i, checkpointEvery: 1000 }),
+        });
+        if (res.status !== 201) throw new Error(`submit failed: ${res.status} ${await res.text()}`);
+        ids.push(((await res.json()) as { id: string }).id);
+      }
+      for (const id of ids) {
+        for (;;) {
+          const e = (await (await fetch(`${url}/v1/experiments/${id}`)).json()) as { status: string; error: string | null };
+          if (e.status === 'completed') break;
+          if (e.status === 'failed' || e.status === 'cancelled') throw new Error(`${id} ${e.status}: ${e.error}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      return (performance.now() - t0) / 1000;
+    };
+
+    console.log(
+      `distributed bench: 4 experiments × (${neurons} neurons, ${train} train, ${test} test samples), ` +
+        `1 API process, WORKER_CONCURRENCY=1, ${availableParallelism()} cores`,
+    );
+    const capacity = await parallelCapacity();
+    console.log(`  machine: 2 CPU-bound threads do ×${capacity.toFixed(2)} the work of 1 (the best speed-up possible here)`);
+    await worker();
+    await waitWorkers(1);
+    const sequential = await runBatch('sequential');
+    console.log(`  1 worker process (one after another): ${sequential.toFixed(2)} s`);
+    await worker();
+    await waitWorkers(2);
+    const parallel = await runBatch('parallel');
+    console.log(`  2 worker processes:                    ${parallel.toFixed(2)} s`);
+    console.log(
+      `  wall-time ratio 2 workers / 1 worker: ${(parallel / sequential).toFixed(2)} (speed-up ×${(sequential / parallel).toFixed(2)})`,
+    );
+  } finally {
+    await Promise.all(children.map(stop));
+    const redis = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    const db = new pg.Client({ connectionString: DATABASE_URL });
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await db.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('distributed bench failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
