@@ -282,6 +282,14 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
     (global.set $r3 (i32.rotl (global.get $r3) (i32.const 11)))
     (local.get $res))
 
+  ;; The PRNG state lives in scalars[0..3] between calls (network.ts copies it from/to the Prng).
+  (func $load_rng (param $p i32)
+    (global.set $r0 (i32.load offset=0 (local.get $p))) (global.set $r1 (i32.load offset=4 (local.get $p)))
+    (global.set $r2 (i32.load offset=8 (local.get $p))) (global.set $r3 (i32.load offset=12 (local.get $p))))
+  (func $store_rng (param $p i32)
+    (i32.store offset=0 (local.get $p) (global.get $r0)) (i32.store offset=4 (local.get $p) (global.get $r1))
+    (i32.store offset=8 (local.get $p) (global.get $r2)) (i32.store offset=12 (local.get $p) (global.get $r3)))
+
   ;; Unbiased integer in [0, n) (Lemire), exactly Prng.below.
   (func $below (param $n i32) (result i32)
     (local $m i64) (local $low i32) (local $th i32)
@@ -361,8 +369,7 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
     (local.set $pidx ${ptr('index')}) (local.set $pcdf ${ptr('cdf')}) (local.set $pguide ${ptr('guide')})
     (local.set $scalars ${ptr('scalars')})
     (local.set $width8 (i32.shl (i32.add (local.get $steps) (i32.const 2)) (i32.const 3)))
-    (global.set $r0 (i32.load offset=0 (local.get $scalars))) (global.set $r1 (i32.load offset=4 (local.get $scalars)))
-    (global.set $r2 (i32.load offset=8 (local.get $scalars))) (global.set $r3 (i32.load offset=12 (local.get $scalars)))
+    (call $load_rng (local.get $scalars))
     ${forLoop('$i', '(local.get $n)', `
       (if (i32.load8_u (i32.add (local.get $img) (local.get $i))) (then
         (i32.store16 (i32.add (local.get $act) (i32.shl (local.get $m) (i32.const 1))) (local.get $i))
@@ -397,8 +404,7 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
         (i32.store ${at4('(local.get $pcnt)', '(local.get $t)')} (i32.add (local.get $cnt) (i32.const 1)))
         (local.set $total (i32.add (local.get $total) (i32.const 1)))
         (br $spikes)))`, 'e3')}
-    (i32.store offset=0 (local.get $scalars) (global.get $r0)) (i32.store offset=4 (local.get $scalars) (global.get $r1))
-    (i32.store offset=8 (local.get $scalars) (global.get $r2)) (i32.store offset=12 (local.get $scalars) (global.get $r3))
+    (call $store_rng (local.get $scalars))
     (i32.store offset=24 (local.get $scalars) (local.get $m))
     (local.get $total))
 
@@ -426,8 +432,7 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
     (local.set $negInh ${par('negInhToExc')}) (local.set $excToInh ${par('excToInh')}) (local.set $trDecay ${par('trDecay')})
     (local.set $nuPre ${par('nuPre')}) (local.set $wMin ${par('wMin')})
     (local.set $inhToExc (f64.load offset=${INH_TO_EXC_AT} (i32.const 0)))
-    (global.set $r0 (i32.load offset=0 (local.get $scalars))) (global.set $r1 (i32.load offset=4 (local.get $scalars)))
-    (global.set $r2 (i32.load offset=8 (local.get $scalars))) (global.set $r3 (i32.load offset=12 (local.get $scalars)))
+    (call $load_rng (local.get $scalars))
     (local.set $pac (i32.load offset=16 (local.get $scalars)))
     (local.set $isize (i32.load offset=20 (local.get $scalars)))
     ${forLoop('$t', '(local.get $steps)', `
@@ -499,8 +504,7 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
       (local.set $nExcPrev (local.get $nExc))
       (local.set $nInhPrev (local.get $nInh))`, 'steps')}
     ${forLoop('$a', '(local.get $nExcPrev)', `(i32.store8 (i32.add (local.get $spikingNow) (i32.load ${at4('(local.get $prevExc)', '(local.get $a)')})) (i32.const 0))`, 'x13')}
-    (i32.store offset=0 (local.get $scalars) (global.get $r0)) (i32.store offset=4 (local.get $scalars) (global.get $r1))
-    (i32.store offset=8 (local.get $scalars) (global.get $r2)) (i32.store offset=12 (local.get $scalars) (global.get $r3))
+    (call $store_rng (local.get $scalars))
     (i32.store offset=16 (local.get $scalars) (local.get $pac))
     (i32.store offset=20 (local.get $scalars) (local.get $isize))
     (local.get $total))

@@ -4,21 +4,14 @@
  * on the status and can be made from any process (API instance or worker).
  */
 import type { ExperimentDefinition } from '../experiment/schema.js';
-import type { ExperimentResult, Phase, WindowMetricsEvent } from '../experiment/events.js';
+import type { ExperimentResult, ProgressEvent, WindowMetricsEvent } from '../experiment/events.js';
 
 export const experimentStatuses = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type ExperimentStatus = (typeof experimentStatuses)[number];
 export const unfinishedStatuses: ExperimentStatus[] = ['queued', 'running'];
 export const finishedStatuses: ExperimentStatus[] = ['completed', 'failed', 'cancelled'];
 
-export interface ProgressSnapshot {
-  phase: Phase;
-  epoch: number;
-  done: number;
-  total: number;
-  samplesPerSec: number;
-  etaSec: number;
-}
+export type ProgressSnapshot = Omit<ProgressEvent, 'type'>;
 
 export interface ExperimentRecord {
   id: string;
