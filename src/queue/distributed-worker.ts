@@ -251,7 +251,13 @@ export class DistributedWorker {
       return;
     }
     // `started` was recorded by the processor before the job reached the pool.
-    if (e.type !== 'event' || a.abandon) return;
+    if (e.type !== 'event') return;
+    if (a.abandon) {
+      // Shutting down: the engine's checkpoint of the sample where it stopped is all that still
+      // matters, so the next worker resumes from there. (After a lost lock, nothing is ours.)
+      if (a.abandon === 'shutdown' && e.event.type === 'checkpoint') this.recorder.handle(e);
+      return;
+    }
     this.recorder.handle(e);
     const event = e.event;
     switch (event.type) {
