@@ -20,7 +20,12 @@ export interface EmbeddedRunnerOptions {
 interface Slot {
   worker: Worker;
   job: { spec: JobSpec; stop: Int32Array } | null;
+  /** While closing: called when the slot's engine has stopped. */
+  onStopped?: () => void;
 }
+
+/** How long `close` waits for running engines to stop at a sample boundary. */
+const STOP_TIMEOUT_MS = 5000;
 
 export class EmbeddedJobRunner implements JobRunner {
   readonly kind = 'embedded' as const;
@@ -29,6 +34,8 @@ export class EmbeddedJobRunner implements JobRunner {
   private readonly listeners = new Set<JobRunnerListener>();
   private started = false;
   private closed = false;
+  /** close() has begun: engines are stopping and only their checkpoints are still reported. */
+  private stopping = false;
 
   constructor(private readonly opts: EmbeddedRunnerOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error('workers must be a positive integer');
@@ -54,7 +61,7 @@ export class EmbeddedJobRunner implements JobRunner {
   }
 
   async submit(job: JobSpec): Promise<void> {
-    if (this.closed) throw new Error('job runner is closed');
+    if (this.closed || this.stopping) throw new Error('job runner is closed');
     if (!this.started) throw new Error('job runner is not started');
     if (this.has(job.id)) throw new Error(`job ${job.id} is already queued or running`);
     this.queue.push(job);
@@ -97,12 +104,20 @@ export class EmbeddedJobRunner implements JobRunner {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    // From here on nothing is reported: unfinished jobs stay queued/running in the store.
-    this.listeners.clear();
+    if (this.closed || this.stopping) return;
+    this.stopping = true;
     this.queue.length = 0;
-    for (const slot of this.slots) if (slot.job) Atomics.store(slot.job.stop, 0, 1);
+    // Running engines stop at their next sample boundary and report a checkpoint of that point,
+    // which is still recorded; their (partial) end is not, so the job stays `running` in the store
+    // and the next start resumes it exactly where it stopped.
+    const running = this.slots.filter((s) => s.job !== null);
+    const stopped = running.map((s) => new Promise<void>((resolve) => (s.onStopped = resolve)));
+    for (const slot of running) Atomics.store(slot.job!.stop, 0, 1);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(stopped), new Promise((resolve) => (timer = setTimeout(resolve, STOP_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    this.closed = true;
+    this.listeners.clear();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -132,6 +147,14 @@ export class EmbeddedJobRunner implements JobRunner {
   private onMessage(slot: Slot, msg: FromWorker): void {
     if (this.closed || !slot.job) return;
     const id = slot.job.spec.id;
+    if (this.stopping) {
+      if (msg.type === 'event' && msg.event.type === 'checkpoint') this.emit({ type: 'event', id, event: msg.event });
+      else if (msg.type === 'finished' || msg.type === 'failed') {
+        slot.job = null;
+        slot.onStopped?.();
+      }
+      return;
+    }
     switch (msg.type) {
       case 'event':
         this.emit({ type: 'event', id, event: msg.event });
@@ -153,7 +176,8 @@ export class EmbeddedJobRunner implements JobRunner {
 
   /** A thread that dies fails its job and is replaced, so the pool keeps its size. */
   private onThreadDeath(slot: Slot, reason: string): void {
-    if (this.closed) return;
+    if (this.stopping) slot.onStopped?.();
+    if (this.closed || this.stopping) return;
     const index = this.slots.indexOf(slot);
     if (index < 0) return;
     const job = slot.job;

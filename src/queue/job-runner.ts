@@ -80,8 +80,9 @@ export interface JobRunner {
   /** Queue depth, workers and their active jobs, stalled/retried counts (distributed mode). */
   clusterStats?(): Promise<ClusterStats>;
   /**
-   * Stops taking jobs and stops running ones without reporting their end, so they stay
-   * `running`/`queued` in the store and resume from their last checkpoint on the next start.
+   * Stops taking jobs and stops running ones at a sample boundary without reporting their end
+   * (only the checkpoint of the point where they stopped), so they stay `running`/`queued` in the
+   * store and resume from their last checkpoint on the next start.
    */
   close(): Promise<void>;
 }

@@ -71,7 +71,9 @@ describe('restart mid-run', () => {
     const resumed = await getExperiment(second, id);
     expect(resumed.status).toBe('completed');
     expect(resumed.attempts).toBe(2);
-    expect(resumed.resumedFrom).toBeGreaterThanOrEqual(stoppedAt);
+    // Shutdown stops the engine at a sample boundary and stores a checkpoint of that point, past
+    // the periodic one the test waited for.
+    expect(resumed.resumedFrom).toBeGreaterThan(stoppedAt);
     expect(resumed.result.train.samples).toBe(2500);
     expect(texts(stream.frames).at(-1)).toMatchObject({ type: 'end', status: 'completed' });
     // Windows re-emitted after the checkpoint are stored once.
