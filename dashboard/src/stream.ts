@@ -140,6 +140,40 @@ export class SeqTracker {
   }
 }
 
+/** Spike rasters are numbered per layer: one tracker per layer, counted together. */
+export class LayerSeqTrackers {
+  private readonly byLayer = new Map<SpikeLayer, SeqTracker>();
+
+  see(layer: SpikeLayer | null, seq: number): void {
+    const key = layer ?? 'excitatory';
+    let t = this.byLayer.get(key);
+    if (!t) this.byLayer.set(key, (t = new SeqTracker(true)));
+    t.see(seq);
+  }
+
+  markReconnect(): void {
+    for (const t of this.byLayer.values()) t.markReconnect();
+  }
+
+  private sum(f: (t: SeqTracker) => number): number {
+    let n = 0;
+    for (const t of this.byLayer.values()) n += f(t);
+    return n;
+  }
+
+  get received(): number {
+    return this.sum((t) => t.received);
+  }
+
+  get dropped(): number {
+    return this.sum((t) => t.dropped);
+  }
+
+  get missedOffline(): number {
+    return this.sum((t) => t.missedOffline);
+  }
+}
+
 export interface Hello {
   type: 'hello';
   protocol: number;
@@ -184,7 +218,8 @@ export interface StreamHandlers {
 
 export interface StreamOptions {
   channels: Channel[];
-  layer?: SpikeLayer;
+  /** Layers whose spike rasters are sent (the server's default: excitatory). */
+  layers?: SpikeLayer[];
   weightsEvery?: number;
 }
 
@@ -198,11 +233,17 @@ export class ExperimentStream {
   private stopped = false;
   private ended = false;
   private helloSeen = false;
-  readonly seq: Record<Channel, SeqTracker> = {
+  readonly seq: Record<Channel, Pick<SeqTracker, 'received' | 'dropped' | 'missedOffline' | 'markReconnect'>> & {
+    spikes: LayerSeqTrackers;
+    progress: SeqTracker;
+    metrics: SeqTracker;
+    voltage: SeqTracker;
+    weights: SeqTracker;
+  } = {
     progress: new SeqTracker(false),
     metrics: new SeqTracker(false),
     voltage: new SeqTracker(false),
-    spikes: new SeqTracker(true),
+    spikes: new LayerSeqTrackers(),
     weights: new SeqTracker(true),
   };
   reconnects = 0;
@@ -259,7 +300,7 @@ export class ExperimentStream {
 
   private url(): string {
     const p = new URLSearchParams({ channels: this.opts.channels.join(',') });
-    if (this.opts.layer) p.set('layer', this.opts.layer);
+    if (this.opts.layers) p.set('layer', this.opts.layers.join(','));
     if (this.opts.weightsEvery !== undefined) p.set('weightsEvery', String(this.opts.weightsEvery));
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     return `${scheme}//${location.host}${withKey(`/v1/experiments/${encodeURIComponent(this.id)}/stream?${p}`)}`;
@@ -375,7 +416,7 @@ export class ExperimentStream {
     }
     if (!frame) return;
     if ('pairs' in frame) {
-      this.seq.spikes.see(frame.seq);
+      this.seq.spikes.see(frame.layer, frame.seq);
       this.on.spikes?.(frame);
     } else if ('neurons' in frame) {
       this.seq.voltage.see(frame.seq);

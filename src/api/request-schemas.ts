@@ -1,7 +1,7 @@
 /** Zod schemas of path and query parameters. Unknown query parameters are rejected. */
 import { z } from 'zod';
 import { experimentStatuses, type ExperimentStatus } from '../store/store.js';
-import { channels, type Channel } from './stream-hub.js';
+import { channels, spikeLayers, type Channel, type SpikeLayer } from './stream-hub.js';
 
 /** Accepted on every route so browsers can authenticate WebSockets; checked by the auth hook. */
 const apiKey = { api_key: z.string().optional() };
@@ -39,7 +39,8 @@ export const streamQuery = z
   .object({
     channels: commaList<Channel>(channels, 'channels').default(['progress', 'metrics']),
     weightsEvery: z.coerce.number().int().min(0).max(100_000_000).default(0),
-    layer: z.enum(['input', 'excitatory', 'inhibitory']).default('excitatory'),
+    /** Layers whose spike rasters are sent, comma-separated. */
+    layer: commaList<SpikeLayer>(spikeLayers, 'layer').default(['excitatory']),
     ...apiKey,
   })
   .strict();

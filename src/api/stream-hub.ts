@@ -13,14 +13,15 @@ import { spikesFrame, voltageFrame, weightsFrame, HEADER_BYTES } from './stream-
 
 export const channels = ['progress', 'metrics', 'spikes', 'weights', 'voltage'] as const;
 export type Channel = (typeof channels)[number];
-export type SpikeLayer = 'input' | 'excitatory' | 'inhibitory';
+export const spikeLayers = ['input', 'excitatory', 'inhibitory'] as const;
+export type SpikeLayer = (typeof spikeLayers)[number];
 
 export interface ClientOptions {
   channels: Channel[];
   /** Send a weights frame only when the sample index enters a new multiple of this (0: every snapshot). */
   weightsEvery: number;
-  /** Layer whose spike rasters are sent. */
-  layer: SpikeLayer;
+  /** Layers whose spike rasters are sent. */
+  layers: SpikeLayer[];
 }
 
 export const PROTOCOL_VERSION = 1;
@@ -53,7 +54,7 @@ interface WeightsSnapshot {
 interface LiveExperiment {
   clients: Set<Client>;
   seq: Record<Channel, number>;
-  /** Spike rasters are numbered per layer, since a client subscribes to one layer. */
+  /** Spike rasters are numbered per layer, since a client subscribes to layers separately. */
   spikeSeq: Record<SpikeLayer, number>;
   latestProgress?: string;
   latestMetrics?: string;
@@ -187,7 +188,7 @@ export class StreamHub {
       case 'spikes': {
         const seq = ++exp.spikeSeq[event.layer];
         let frame: Buffer | undefined;
-        this.broadcast(exp, 'spikes', () => (frame ??= spikesFrame(event, seq)), (c) => c.opts.layer === event.layer);
+        this.broadcast(exp, 'spikes', () => (frame ??= spikesFrame(event, seq)), (c) => c.opts.layers.includes(event.layer));
         return;
       }
       case 'voltage': {

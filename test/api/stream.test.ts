@@ -124,6 +124,24 @@ describe('live stream', () => {
     expect(shared).toBeGreaterThan(10);
   });
 
+  it('sends spike rasters of several layers on one socket, numbered per layer', async () => {
+    const id = await submit({ preset: 'diehl-cook-2015', neurons: 20, train: 100, test: 0, seed: 6, stream: { spikesEvery: 10 } });
+    const c = openStream(`${server.wsUrl}/v1/experiments/${id}/stream?channels=spikes&layer=input,excitatory`);
+    expect((await c.closed).code).toBe(1000);
+    expect(texts(c.frames)[0]).toMatchObject({ type: 'hello', layers: ['input', 'excitatory'] });
+    await expectStreamMessage(texts(c.frames)[0]);
+    const byLayer = new Map<string, number[]>();
+    for (const f of binaries(c.frames)) byLayer.set(f.header.layer!, [...(byLayer.get(f.header.layer!) ?? []), f.header.seq]);
+    expect([...byLayer.keys()].sort()).toEqual(['excitatory', 'input']);
+    for (const [layer, list] of byLayer) {
+      expect(list.length, layer).toBeGreaterThan(0);
+      list.slice(1).forEach((v, i) => expect(v, `${layer} seq`).toBe(list[i]! + 1));
+    }
+    const bad = await fetch(`${server.url}/v1/experiments/${id}/stream?layer=input,cortex`);
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ field: 'layer' });
+  });
+
   it('sends a finished experiment its final state and closes normally', async () => {
     const id = await submit({ preset: 'diehl-cook-2015', neurons: 10, train: 50, test: 10 });
     await finished(id);

@@ -3,9 +3,8 @@
  * spike rasters and a neuron's voltage, learning curves, progress/ETA, and when finished the
  * confusion matrix, per-neuron labels and downloads.
  *
- * Data path: two WebSockets (main: progress, metrics, weights, voltage and excitatory spikes;
- * second: input-layer spikes, since a stream carries spikes of one layer) → handlers keep only
- * the latest frame of each kind → a FrameScheduler draws each view at most once per animation
+ * Data path: one WebSocket (progress, metrics, weights, voltage, and the spikes of the input and
+ * excitatory layers) → handlers keep only the latest frame of each kind → a FrameScheduler draws each view at most once per animation
  * frame. Canvases and ImageData are reused between frames.
  */
 import { api, ApiError, fetchWeights, finishedStatuses, weightsUrl, type ExperimentDetail, type Progress, type Result, type Status, type WindowMetrics } from '../api.js';
@@ -396,17 +395,16 @@ export function experimentView(id: string): View {
       streamText.dataset.state = c.state;
     }
     const main = streams[0]!;
-    const input = streams[1];
     const gaps: Record<string, number> = {};
-    for (const ch of Object.keys(main.seq) as Channel[]) gaps[ch] = main.seq[ch].dropped + (input && ch === 'spikes' ? input.seq.spikes.dropped : 0);
+    for (const ch of Object.keys(main.seq) as Channel[]) gaps[ch] = main.seq[ch].dropped;
     const total = Object.values(gaps).reduce((a, b) => a + b, 0);
     const parts = Object.entries(gaps)
       .filter(([, v]) => v > 0)
       .map(([k, v]) => `${k} ${v}`);
-    const reconnects = main.reconnects + (input?.reconnects ?? 0);
-    let text = `frames dropped: ${total}${parts.length ? ` (${parts.join(', ')})` : ''} · received ${int(main.seq.weights.received)} weight snapshots, ${int(main.seq.spikes.received + (input?.seq.spikes.received ?? 0))} rasters`;
+    const reconnects = main.reconnects;
+    let text = `frames dropped: ${total}${parts.length ? ` (${parts.join(', ')})` : ''} · received ${int(main.seq.weights.received)} weight snapshots, ${int(main.seq.spikes.received)} rasters`;
     if (reconnects > 0) {
-      const missed = main.missedOffline() + (input?.missedOffline() ?? 0);
+      const missed = main.missedOffline();
       text += ` · ${reconnects} reconnect${reconnects > 1 ? 's' : ''} (${int(missed)} frames produced while disconnected)`;
     }
     if (serverDrops) {
@@ -471,8 +469,6 @@ export function experimentView(id: string): View {
   // ---------- actions ----------
   function reconnect() {
     main.reconnectNow();
-    // The input-layer raster stream only matters while the experiment runs.
-    if (!status || !finishedStatuses.includes(status)) inputStream.reconnectNow();
   }
 
   async function cancel() {
@@ -556,7 +552,7 @@ export function experimentView(id: string): View {
   const streams: ExperimentStream[] = [];
   const main = new ExperimentStream(
     id,
-    { channels: channelsMain, layer: 'excitatory', weightsEvery: 0 },
+    { channels: channelsMain, layers: ['input', 'excitatory'], weightsEvery: 0 },
     {
       hello(hl) {
         helloCount++;
@@ -582,8 +578,10 @@ export function experimentView(id: string): View {
         scheduler.request('stream', () => drawStream());
       },
       spikes(f) {
-        if (paused || f.layer !== 'excitatory') return;
-        latest.exc = f;
+        if (paused) return;
+        if (f.layer === 'input') latest.input = f;
+        else if (f.layer === 'excitatory') latest.exc = f;
+        else return;
         scheduler.request('sample', drawSample);
       },
       voltage(f) {
@@ -605,21 +603,7 @@ export function experimentView(id: string): View {
       },
     },
   );
-  const inputStream = new ExperimentStream(
-    id,
-    { channels: ['spikes'], layer: 'input' },
-    {
-      spikes(f) {
-        if (paused || f.layer !== 'input') return;
-        latest.input = f;
-        scheduler.request('sample', drawSample);
-      },
-      connection() {
-        scheduler.request('stream', () => drawStream());
-      },
-    },
-  );
-  streams.push(main, inputStream);
+  streams.push(main);
 
   (async () => {
     try {
@@ -628,7 +612,6 @@ export function experimentView(id: string): View {
       applyDetail(d);
       void loadMetrics();
       main.start();
-      if (!finishedStatuses.includes(d.status)) inputStream.start();
     } catch (err) {
       if (destroyed) return;
       showError(err);

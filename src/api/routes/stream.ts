@@ -26,7 +26,7 @@ export async function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub;
           socket.close(CloseCode.notFound, 'experiment not found');
           return;
         }
-        const opts = { channels: request.query.channels, weightsEvery: request.query.weightsEvery, layer: request.query.layer };
+        const opts = { channels: request.query.channels, weightsEvery: request.query.weightsEvery, layers: request.query.layer };
         const finished = finishedStatuses.includes(record.status);
         const artifacts = finished && opts.channels.includes('weights') ? await deps.store.loadArtifacts(id) : null;
         const live = deps.service.withLiveProgress(record);
@@ -34,7 +34,7 @@ export async function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub;
           socket,
           live,
           opts,
-          { experiment: experimentDetail(live), channels: opts.channels, weightsEvery: opts.weightsEvery, layer: opts.layer },
+          { experiment: experimentDetail(live), channels: opts.channels, weightsEvery: opts.weightsEvery, layers: opts.layers },
           artifacts
             ? { sampleIndex: record.result?.train.samples ?? 0, shape: artifacts.weightsShape, data: artifacts.weights }
             : undefined,
