@@ -98,7 +98,7 @@ async function pollHealth(): Promise<void> {
     health.title = 'server unreachable';
     setText(health, 'server unreachable');
   }
-  setTimeout(() => void pollHealth(), 10_000);
+  setTimeout(() => void pollHealth(), 3_000);
 }
 
 updateKeyButton();
