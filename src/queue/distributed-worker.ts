@@ -253,9 +253,10 @@ export class DistributedWorker {
     // `started` was recorded by the processor before the job reached the pool.
     if (e.type !== 'event') return;
     if (a.abandon) {
-      // Shutting down: the engine's checkpoint of the sample where it stopped is all that still
-      // matters, so the next worker resumes from there. (After a lost lock, nothing is ours.)
-      if (a.abandon === 'shutdown' && e.event.type === 'checkpoint') this.recorder.handle(e);
+      // Shutting down: record everything up to the sample where the engine stopped (windows the
+      // next worker will not repeat, the checkpoint of that point), so it resumes from there.
+      // After a lost lock, nothing is ours.
+      if (a.abandon === 'shutdown' && e.event.type !== 'done') this.recorder.handle(e);
       return;
     }
     this.recorder.handle(e);

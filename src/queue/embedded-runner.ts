@@ -107,9 +107,9 @@ export class EmbeddedJobRunner implements JobRunner {
     if (this.closed || this.stopping) return;
     this.stopping = true;
     this.queue.length = 0;
-    // Running engines stop at their next sample boundary and report a checkpoint of that point,
-    // which is still recorded; their (partial) end is not, so the job stays `running` in the store
-    // and the next start resumes it exactly where it stopped.
+    // Running engines stop at their next sample boundary and report a checkpoint of that point;
+    // their events up to there are still recorded, their (partial) end is not, so the job stays
+    // `running` in the store and the next start resumes it exactly where it stopped.
     const running = this.slots.filter((s) => s.job !== null);
     const stopped = running.map((s) => new Promise<void>((resolve) => (s.onStopped = resolve)));
     for (const slot of running) Atomics.store(slot.job!.stop, 0, 1);
@@ -148,7 +148,9 @@ export class EmbeddedJobRunner implements JobRunner {
     if (this.closed || !slot.job) return;
     const id = slot.job.spec.id;
     if (this.stopping) {
-      if (msg.type === 'event' && msg.event.type === 'checkpoint') this.emit({ type: 'event', id, event: msg.event });
+      // Everything up to the stop is recorded (a labelling window the resumed run will not
+      // repeat, the checkpoint of the stopping point); the partial end is not.
+      if (msg.type === 'event' && msg.event.type !== 'done') this.emit({ type: 'event', id, event: msg.event });
       else if (msg.type === 'finished' || msg.type === 'failed') {
         slot.job = null;
         slot.onStopped?.();
