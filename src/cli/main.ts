@@ -80,8 +80,6 @@ function buildRequest(values: Record<string, string | boolean | undefined>): unk
   }
   if (values.encoder !== undefined) req.encoder = values.encoder;
   if (values.assignment !== undefined) req.assignment = values.assignment;
-  // The CLI streams nothing, so skip recording rasters and snapshots.
-  req.stream = { spikesEvery: 0, weightsEvery: 0 };
   req.checkpointEvery ??= 0;
   return req;
 }
@@ -167,7 +165,9 @@ async function train(args: string[]): Promise<void> {
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const kernel = values.kernel ?? 'wasm';
   if (kernel !== 'wasm' && kernel !== 'js') throw new UsageError(`--kernel must be wasm or js, got "${kernel}"`);
-  const definition = resolveDefinition(buildRequest(values));
+  const resolved = resolveDefinition(buildRequest(values));
+  // The CLI streams nothing, so it records no rasters or snapshots (they never change results).
+  const definition = { ...resolved, stream: { ...resolved.stream, spikesEvery: 0, weightsEvery: 0 } };
   const stopAfter = values['stop-after'] === undefined ? Infinity : parseNumber('stop-after', String(values['stop-after']));
   const checkpointFile = values.checkpoint === undefined ? null : String(values.checkpoint);
   let resumeFrom: Uint8Array | undefined;
