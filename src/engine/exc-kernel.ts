@@ -155,6 +155,17 @@ const STRIDE = `(i32.load offset=${STRIDE_AT} (i32.const 0))`;
 /** log2 of the bytes of one intensity's guide table (GUIDE u16 entries). */
 const GUIDE_SHIFT_BYTES = Math.log2(GUIDE * 2);
 
+/** One xoshiro128** step on the state globals $r0..$r3: the output into local `out` (`tmp`: scratch). */
+const xoshiro = (out: string, tmp: string) => `
+    (local.set ${out} (i32.mul (i32.rotl (i32.mul (global.get $r1) (i32.const 5)) (i32.const 7)) (i32.const 9)))
+    (local.set ${tmp} (i32.shl (global.get $r1) (i32.const 9)))
+    (global.set $r2 (i32.xor (global.get $r2) (global.get $r0)))
+    (global.set $r3 (i32.xor (global.get $r3) (global.get $r1)))
+    (global.set $r1 (i32.xor (global.get $r1) (global.get $r2)))
+    (global.set $r0 (i32.xor (global.get $r0) (global.get $r3)))
+    (global.set $r2 (i32.xor (global.get $r2) (local.get ${tmp})))
+    (global.set $r3 (i32.rotl (global.get $r3) (i32.const 11)))`;
+
 /** i32 element address: base + 4·k. */
 const at4 = (base: string, k: string) => `(i32.add ${base} (i32.shl ${k} (i32.const 2)))`;
 /** for (var = 0; var < end; var++) { body } */
@@ -272,14 +283,7 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
   ;; ---- xoshiro128** on the globals (network.ts syncs them with the Prng) ----
   (func $rng (result i32)
     (local $res i32) (local $t i32)
-    (local.set $res (i32.mul (i32.rotl (i32.mul (global.get $r1) (i32.const 5)) (i32.const 7)) (i32.const 9)))
-    (local.set $t (i32.shl (global.get $r1) (i32.const 9)))
-    (global.set $r2 (i32.xor (global.get $r2) (global.get $r0)))
-    (global.set $r3 (i32.xor (global.get $r3) (global.get $r1)))
-    (global.set $r1 (i32.xor (global.get $r1) (global.get $r2)))
-    (global.set $r0 (i32.xor (global.get $r0) (global.get $r3)))
-    (global.set $r2 (i32.xor (global.get $r2) (local.get $t)))
-    (global.set $r3 (i32.rotl (global.get $r3) (i32.const 11)))
+    ${xoshiro('$res', '$t')}
     (local.get $res))
 
   ;; The PRNG state lives in scalars[0..3] between calls (network.ts copies it from/to the Prng).
@@ -383,14 +387,7 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
       (local.set $c (i32.const 0))
       (block $spikes_done (loop $spikes
         ;; xoshiro128** inlined ($rng): one draw per spike is most of the encoder's cost
-        (local.set $u (i32.mul (i32.rotl (i32.mul (global.get $r1) (i32.const 5)) (i32.const 7)) (i32.const 9)))
-        (local.set $x (i32.shl (global.get $r1) (i32.const 9)))
-        (global.set $r2 (i32.xor (global.get $r2) (global.get $r0)))
-        (global.set $r3 (i32.xor (global.get $r3) (global.get $r1)))
-        (global.set $r1 (i32.xor (global.get $r1) (global.get $r2)))
-        (global.set $r0 (i32.xor (global.get $r0) (global.get $r3)))
-        (global.set $r2 (i32.xor (global.get $r2) (local.get $x)))
-        (global.set $r3 (i32.rotl (global.get $r3) (i32.const 11)))
+        ${xoshiro('$u', '$x')}
         (local.set $k (i32.load16_u (i32.add (local.get $g) (i32.shl (i32.shr_u (local.get $u) (i32.const 24)) (i32.const 1)))))
         (block $found (loop $search
           (br_if $found (f64.lt (f64.convert_i32_u (local.get $u)) (f64.load (i32.add (local.get $row) (i32.shl (local.get $k) (i32.const 3))))))
