@@ -22,7 +22,7 @@ import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ExperimentStore } from '../store/store.js';
 import type { Log } from './job-recorder.js';
-import type { ClusterStats, JobRunner, JobRunnerEvent, JobRunnerListener, JobRunnerStats, JobSpec } from './job-runner.js';
+import { RunnerListeners, type ClusterStats, type JobRunner, type JobRunnerEvent, type JobRunnerListener, type JobRunnerStats, type JobSpec } from './job-runner.js';
 import {
   decodeLiveMessage,
   probeRedis,
@@ -65,7 +65,7 @@ export class BullMqJobRunner implements JobRunner {
   private sub!: Redis;
   private cmd!: Redis;
   private readonly keys: ReturnType<typeof spikelabKeys>;
-  private readonly listeners = new Set<JobRunnerListener>();
+  private readonly listeners: RunnerListeners;
   /** Jobs this instance knows the queue holds, from QueueEvents (has() must answer synchronously). */
   private readonly known = new Map<string, 'queued' | 'running'>();
   /** End markers seen recently, and ends waiting for theirs. */
@@ -78,6 +78,7 @@ export class BullMqJobRunner implements JobRunner {
   private wasDisconnected = false;
 
   constructor(private readonly opts: BullMqRunnerOptions) {
+    this.listeners = new RunnerListeners(opts.onListenerError);
     this.keys = spikelabKeys(opts.prefix, opts.queueName);
   }
 
@@ -203,8 +204,7 @@ export class BullMqJobRunner implements JobRunner {
   }
 
   on(listener: JobRunnerListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   stats(): JobRunnerStats {
@@ -339,13 +339,7 @@ export class BullMqJobRunner implements JobRunner {
   }
 
   private emit(event: JobRunnerEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.opts.onListenerError?.(err);
-      }
-    }
+    this.listeners.emit(event);
   }
 }
 

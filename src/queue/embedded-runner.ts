@@ -4,7 +4,7 @@
  * without having to process a message.
  */
 import type { Worker } from 'node:worker_threads';
-import type { JobRunner, JobRunnerEvent, JobRunnerListener, JobRunnerStats, JobSpec } from './job-runner.js';
+import { RunnerListeners, type JobRunner, type JobRunnerEvent, type JobRunnerListener, type JobRunnerStats, type JobSpec } from './job-runner.js';
 import { spawnThread, spawnThreadFromUrl } from './spawn-thread.js';
 import { errorMessage, type FromWorker, type ToWorker } from './worker-protocol.js';
 
@@ -31,13 +31,14 @@ export class EmbeddedJobRunner implements JobRunner {
   readonly kind = 'embedded' as const;
   private readonly slots: Slot[] = [];
   private readonly queue: JobSpec[] = [];
-  private readonly listeners = new Set<JobRunnerListener>();
+  private readonly listeners: RunnerListeners;
   private started = false;
   private closed = false;
   /** close() has begun: engines are stopping and only their checkpoints are still reported. */
   private stopping = false;
 
   constructor(private readonly opts: EmbeddedRunnerOptions) {
+    this.listeners = new RunnerListeners(opts.onListenerError);
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new Error('workers must be a positive integer');
   }
 
@@ -86,8 +87,7 @@ export class EmbeddedJobRunner implements JobRunner {
   }
 
   on(listener: JobRunnerListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.add(listener);
   }
 
   stats(): JobRunnerStats {
@@ -193,12 +193,6 @@ export class EmbeddedJobRunner implements JobRunner {
   }
 
   private emit(event: JobRunnerEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        this.opts.onListenerError?.(err);
-      }
-    }
+    this.listeners.emit(event);
   }
 }

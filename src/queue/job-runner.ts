@@ -86,3 +86,29 @@ export interface JobRunner {
    */
   close(): Promise<void>;
 }
+
+/** The listeners of a runner: one throwing listener neither stops the others nor the runner. */
+export class RunnerListeners {
+  private readonly listeners = new Set<JobRunnerListener>();
+
+  constructor(private readonly onError?: (err: unknown) => void) {}
+
+  add(listener: JobRunnerListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: JobRunnerEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.onError?.(err);
+      }
+    }
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}
