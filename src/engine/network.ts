@@ -239,39 +239,8 @@ export class DiehlCookNetwork {
     this.startSample(learning);
     kernel.setSpikingInputs(train.index, 0, 0);
 
-    if (rec === null && kernel.runSample !== null) {
-      // The whole sample in WebAssembly; the loop below is its reference and recording path.
-      const sc = this.scalars;
-      const rng = this.rng;
-      sc[Scalar.rng0] = rng.s0;
-      sc[Scalar.rng1] = rng.s1;
-      sc[Scalar.rng2] = rng.s2;
-      sc[Scalar.rng3] = rng.s3;
-      if (this.wasmEncodes && extraRateHz === 0 && kernel.encode !== null) {
-        kernel.arrays.image.set(image);
-        train.total = kernel.encode(this.inputs, steps);
-        train.stride = train.activeCount = sc[Scalar.activeCount];
-      } else {
-        this.encoderFor(extraRateHz).encode(image, rng, train);
-        sc[Scalar.rng0] = rng.s0;
-        sc[Scalar.rng1] = rng.s1;
-        sc[Scalar.rng2] = rng.s2;
-        sc[Scalar.rng3] = rng.s3;
-      }
-      this.inputSpikes = train.total;
-      sc[Scalar.postActiveCount] = this.postActiveCount;
-      sc[Scalar.inhActiveSize] = this.inhActive.size;
-      const spikes = kernel.runSample(steps, train.stride, train.activeCount, learning);
-      rng.s0 = sc[Scalar.rng0];
-      rng.s1 = sc[Scalar.rng1];
-      rng.s2 = sc[Scalar.rng2];
-      rng.s3 = sc[Scalar.rng3];
-      this.postActiveCount = sc[Scalar.postActiveCount];
-      this.inhActive.size = sc[Scalar.inhActiveSize];
-      this.excSpikes = spikes;
-      if (learning) this.endLearningSample();
-      return spikes;
-    }
+    // The whole sample in WebAssembly; the loop below is its reference and recording path.
+    if (rec === null && kernel.runSample !== null) return this.runSampleInKernel(image, learning, extraRateHz);
 
     this.encoderFor(extraRateHz).encode(image, this.rng, train);
     const bucket = train.stride;
@@ -352,6 +321,48 @@ export class DiehlCookNetwork {
     this.excSpikes = total;
     if (learning) this.endLearningSample();
     return total;
+  }
+
+  /** runSample through the WASM kernel: encoding (base rate) and every step in linear memory. */
+  private runSampleInKernel(image: Uint8Array, learning: boolean, extraRateHz: number): number {
+    const kernel = this.kernel;
+    const train = this.train;
+    const sc = this.scalars;
+    if (this.wasmEncodes && extraRateHz === 0 && kernel.encode !== null) {
+      this.rngToKernel();
+      kernel.arrays.image.set(image);
+      train.total = kernel.encode(this.inputs, this.steps);
+      train.stride = train.activeCount = sc[Scalar.activeCount];
+    } else {
+      this.encoderFor(extraRateHz).encode(image, this.rng, train);
+      this.rngToKernel();
+    }
+    this.inputSpikes = train.total;
+    sc[Scalar.postActiveCount] = this.postActiveCount;
+    sc[Scalar.inhActiveSize] = this.inhActive.size;
+    const spikes = kernel.runSample!(this.steps, train.stride, train.activeCount, learning);
+    this.rngFromKernel();
+    this.postActiveCount = sc[Scalar.postActiveCount];
+    this.inhActive.size = sc[Scalar.inhActiveSize];
+    this.excSpikes = spikes;
+    if (learning) this.endLearningSample();
+    return spikes;
+  }
+
+  private rngToKernel(): void {
+    const sc = this.scalars;
+    sc[Scalar.rng0] = this.rng.s0;
+    sc[Scalar.rng1] = this.rng.s1;
+    sc[Scalar.rng2] = this.rng.s2;
+    sc[Scalar.rng3] = this.rng.s3;
+  }
+
+  private rngFromKernel(): void {
+    const sc = this.scalars;
+    this.rng.s0 = sc[Scalar.rng0];
+    this.rng.s1 = sc[Scalar.rng1];
+    this.rng.s2 = sc[Scalar.rng2];
+    this.rng.s3 = sc[Scalar.rng3];
   }
 
   private encoderFor(extraRateHz: number): Encoder {
