@@ -113,7 +113,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   const n = spec.neurons;
   const labels = new LabelAssigner(n);
   const { train: perEpoch, test: nTest, validation: nVal, shuffle } = def.dataset;
-  const pool = 60000 - nVal;
+  const pool = data.train.count - nVal;
   const U = def.evaluation.labelUpdateInterval;
   const totalTrain = perEpoch * def.epochs;
   const hash = definitionHash(def);
