@@ -192,7 +192,9 @@ function update4(k: number): string {
           (i32.store ${at4('(local.get $pcrossed)', '(local.get $n)')} (i32.add (local.get $j) (i32.const ${l})))
           (local.set $n (i32.add (local.get $n) (i32.const 1)))))`;
   return `
-      (local.set $x (f32x4.add (f32x4.add (local.get $a${k}) (v128.load ${at('$pextra')})) (local.get $u)))
+      (local.set $x (local.get $a${k}))
+      (if (local.get $inhib) (then
+        (local.set $x (f32x4.add (f32x4.add (local.get $x) (v128.load ${at('$pextra')})) (local.get $u)))))
       (local.set $v (f32x4.add (f32x4.mul (local.get $decay) (f32x4.sub (v128.load ${at('$pv')}) (local.get $rest))) (local.get $rest)))
       (local.set $th (v128.load ${at('$pth')}))
       (if (local.get $learning) (then (local.set $th (f32x4.mul (local.get $th) (local.get $thdecay)))))
@@ -219,7 +221,9 @@ const WAT = `
   (global $r2 (mut i32) (i32.const 0)) (global $r3 (mut i32) (i32.const 0))
 
   ;; ---- excitatory step: gather of $nrows rows (byte offsets at rows) fused with the update ----
-  (func $step (export "step") (param $nrows i32) (param $uniform f32) (param $learning i32) (result i32)
+  ;; $inhib = 0 promises extra = 0 and uniform = 0 (no inhibitory spike at t−1): x + 0 is x, so the
+  ;; two adds are skipped (bit-identical, since sums of weights are never −0).
+  (func $step (export "step") (param $nrows i32) (param $uniform f32) (param $learning i32) (param $inhib i32) (result i32)
     (local $jb i32) (local $end i32) (local $r i32) (local $p i32) (local $n i32) (local $o i32) (local $u v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
     (local $x v128) (local $v v128) (local $th v128) (local $rf v128) (local $s v128) (local $j i32)
@@ -436,7 +440,8 @@ ${[0, 1, 2, 3].map(update4).join('\n')}
       ;; 1+3. Ae from the spikes of t−1 (all-but-self inhibition: uniform part + self correction)
       ${forLoop('$a', '(local.get $nInhPrev)', `(f32.store ${at4('(local.get $extra)', `(i32.load ${at4('(local.get $inhSpiking)', '(local.get $a)')})`)} (local.get $negInh))`, 'x1')}
       (local.set $nCrossed (call $step (local.get $nrows)
-        (f32.demote_f64 (f64.mul (local.get $inhToExc) (f64.convert_i32_u (local.get $nInhPrev)))) (local.get $learning)))
+        (f32.demote_f64 (f64.mul (local.get $inhToExc) (f64.convert_i32_u (local.get $nInhPrev)))) (local.get $learning)
+        (i32.ne (local.get $nInhPrev) (i32.const 0))))
       ${forLoop('$a', '(local.get $nInhPrev)', `(f32.store ${at4('(local.get $extra)', `(i32.load ${at4('(local.get $inhSpiking)', '(local.get $a)')})`)} (f32.const 0))`, 'x2')}
       ;; Ai's input: Ae's spikes of t−1
       (if (local.get $hasInh) (then
@@ -531,7 +536,7 @@ export function createWasmExcKernel(module: WebAssembly.Module, p: AdaptiveLifPa
   const memory = new WebAssembly.Memory({ initial: Math.ceil((HEADER + layout.bytes) / 65536) });
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const exports = instance.exports as unknown as {
-    step: (nrows: number, uniform: number, learning: number) => number;
+    step: (nrows: number, uniform: number, learning: number, inhib: number) => number;
     depress: (nrows: number, ncols: number, lo: number) => void;
     run_sample: (steps: number, bucket: number, activeCount: number, learning: number, stdpOn: number, oneSpike: number, hasInh: number) => number;
     encode: (inputs: number, steps: number) => number;
@@ -574,7 +579,7 @@ export function createWasmExcKernel(module: WebAssembly.Module, p: AdaptiveLifPa
       nrows = count;
     },
     step(uniform, learning) {
-      return step(nrows, uniform, learning ? 1 : 0);
+      return step(nrows, uniform, learning ? 1 : 0, 1);
     },
     depress(columns, wMin) {
       depress(nrows, columns, wMin);
