@@ -554,8 +554,7 @@ export function createWasmExcKernel(module: WebAssembly.Module, p: AdaptiveLifPa
   setF32('decay', p.decay);
   setF32('thdecay', p.thetaDecay);
   setF32('thplus', p.thetaPlusMv);
-  const shifted = { ...layout, offsets: Object.fromEntries(Object.entries(layout.offsets).map(([k, o]) => [k, o + HEADER])) as typeof layout.offsets };
-  const arrays = viewKernelArrays(buf, shifted);
+  const arrays = viewKernelArrays(buf, layout, HEADER);
   const state = excState(arrays);
   state.theta.fill(Infinity, neurons);
   const rows = arrays.rows;

@@ -112,10 +112,11 @@ export function layoutKernel(inputs: number, stride: number, steps: number): Ker
   return { bytes, offsets, lengths, kinds };
 }
 
-export function viewKernelArrays(buffer: ArrayBuffer, layout: KernelLayout): KernelArrays {
+/** Views of the layout's arrays on `buffer`, starting `base` bytes in. */
+export function viewKernelArrays(buffer: ArrayBuffer, layout: KernelLayout, base = 0): KernelArrays {
   const arrays = {} as Record<keyof KernelArrays, unknown>;
   for (const name of Object.keys(layout.offsets) as (keyof KernelArrays)[]) {
-    arrays[name] = new layout.kinds[name](buffer, layout.offsets[name], layout.lengths[name]);
+    arrays[name] = new layout.kinds[name](buffer, base + layout.offsets[name], layout.lengths[name]);
   }
   return arrays as KernelArrays;
 }
