@@ -260,10 +260,12 @@ export class StreamHub {
   private offerWeights(client: Client, snapshot: WeightsSnapshot, force: boolean): void {
     if (client.lastWeightsOffered === snapshot) return;
     const every = client.opts.weightsEvery;
-    if (!force && every > 0) {
+    if (every > 0) {
       const bucket = Math.floor(snapshot.event.sampleIndex / every);
-      if (bucket <= client.lastWeightsBucket) return;
-      client.lastWeightsBucket = bucket;
+      if (!force && bucket <= client.lastWeightsBucket) return;
+      // A forced snapshot (on attach, at the end) also fills its bucket, so the next live one
+      // from the same bucket is not sent again.
+      client.lastWeightsBucket = Math.max(client.lastWeightsBucket, bucket);
     }
     snapshot.frame ??= weightsFrame(snapshot.event, snapshot.seq);
     client.lastWeightsOffered = snapshot;
