@@ -12,7 +12,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export function makeAuthHook(keys: string[]) {
   const digests = keys.map(digest);
   return async (request: FastifyRequest) => {
-    if (digests.length === 0 || !isV1(request.url)) return;
+    // The matched route, not the raw URL: a percent-encoded path (`/%761/…`) routes to /v1 too.
+    if (digests.length === 0 || !isV1(request.routeOptions.url ?? '')) return;
     const presented = presentedKey(request);
     if (presented === undefined) {
       throw new ApiError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key> or ?api_key=<key>');
@@ -23,7 +24,7 @@ export function makeAuthHook(keys: string[]) {
   };
 }
 
-const isV1 = (url: string) => url === '/v1' || url.startsWith('/v1/') || url.startsWith('/v1?');
+const isV1 = (route: string) => route === '/v1' || route.startsWith('/v1/');
 
 function presentedKey(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;

@@ -28,6 +28,15 @@ describe('API keys', () => {
     expect(list.total).toBe(0);
   });
 
+  it('cannot be bypassed with a percent-encoded or otherwise spelled path to a /v1 route', async () => {
+    for (const path of ['/%761/experiments', '/%76%31/presets', '/v1//experiments', '/v1/experiments/']) {
+      const res = await fetch(`${server.url}${path}`);
+      expect([401, 404], path).toContain(res.status);
+    }
+    const encoded = await fetch(`${server.url}/%761/experiments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"preset":"diehl-cook-2015"}' });
+    expect(encoded.status).toBe(401);
+  });
+
   it('accepts any configured key as a bearer token or as ?api_key=', async () => {
     expect((await fetch(`${server.url}/v1/presets`, { headers: { authorization: 'Bearer beta-key' } })).status).toBe(200);
     expect((await fetch(`${server.url}/v1/experiments?api_key=alpha-key&limit=5`)).status).toBe(200);
