@@ -26,9 +26,10 @@ export const presetRequestSchema = z
     preset: z.enum(presetNames),
     name: z.string().max(200).optional(),
     neurons: z.number().int().positive().default(100),
-    train: z.number().int().nonnegative().default(60000),
+    /** Training images per epoch; default: every image not held out for validation. */
+    train: z.number().int().nonnegative().optional(),
     test: z.number().int().nonnegative().default(10000),
-    validation: z.number().int().nonnegative().default(0),
+    validation: z.number().int().nonnegative().max(60000).default(0),
     epochs: z.number().int().positive().default(1),
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
     timePerSampleMs: z.number().positive().finite().optional(),
@@ -66,7 +67,7 @@ export function expandPreset(req: z.output<typeof presetRequestSchema>): Experim
     timePerSampleMs: req.timePerSampleMs ?? (paper ? 350 : 250),
     restMs: req.restMs,
     epochs: req.epochs,
-    dataset: { name: 'mnist', train: req.train, test: req.test, validation: req.validation, shuffle: req.shuffle ?? true },
+    dataset: { name: 'mnist', train: req.train ?? 60000 - req.validation, test: req.test, validation: req.validation, shuffle: req.shuffle ?? true },
     encoder: { type: req.encoder ?? 'bindsnet-poisson', maxRateHz: req.maxRateHz ?? (paper ? 63.75 : 128) },
     layers: [
       { id: 'X', type: 'input', size: 784, traceTauMs: 20 },

@@ -121,6 +121,12 @@ describe('diehl-cook-2015 preset', () => {
     expect(d.checkpointEvery).toBe(1000);
   });
 
+  it('trains on every image not held out for validation unless told otherwise', () => {
+    expect(resolveDefinition({ preset: 'diehl-cook-2015', validation: 10000 }).dataset).toMatchObject({ train: 50000, validation: 10000 });
+    expect(resolveDefinition({ preset: 'diehl-cook-2015', validation: 10000, train: 2000 }).dataset.train).toBe(2000);
+    expect(() => resolveDefinition({ preset: 'diehl-cook-2015', validation: 60001 })).toThrow(/validation/);
+  });
+
   it('is listed by listPresets', () => {
     const [p] = listPresets();
     expect(p.name).toBe('diehl-cook-2015');
