@@ -11,22 +11,8 @@ import { resolveDefinition } from '../../src/experiment/presets.js';
 import type { ExperimentResult, WindowMetricsEvent } from '../../src/experiment/events.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { ExperimentStore } from '../../src/store/store.js';
+import { PG_URL, postgresReachable } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/server.js';
-
-const PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 const pgAvailable = await postgresReachable();
 if (process.env.CI && !pgAvailable) throw new Error(`CI is set but PostgreSQL at ${PG_URL} is unreachable`);
