@@ -546,12 +546,16 @@ export function createWasmExcKernel(module: WebAssembly.Module, p: AdaptiveLifPa
   ptrSlots.forEach((name, k) => header.setInt32(I32_AT(k), HEADER + layout.offsets[name], true));
   header.setInt32(STRIDE_AT, stride, true);
   const setF32 = (name: (typeof f32Slots)[number], value: number) => header.setFloat32(F32_AT(name), value, true);
-  setF32('rest', p.restMv);
-  setF32('reset', p.resetMv);
-  setF32('thr', p.thresholdMv);
-  setF32('tref', p.refractoryMs);
-  setF32('dt', p.dtMs);
-  setF32('decay', p.decay);
+  /** The LIF parameters of the excitatory ('') or inhibitory ('i') layer. */
+  const setLif = (layer: '' | 'i', q: LifParams) => {
+    setF32(`${layer}rest`, q.restMv);
+    setF32(`${layer}reset`, q.resetMv);
+    setF32(`${layer}thr`, q.thresholdMv);
+    setF32(`${layer}tref`, q.refractoryMs);
+    setF32(`${layer}dt`, q.dtMs);
+    setF32(`${layer}decay`, q.decay);
+  };
+  setLif('', p);
   setF32('thdecay', p.thetaDecay);
   setF32('thplus', p.thetaPlusMv);
   const arrays = viewKernelArrays(buf, layout, HEADER);
@@ -585,14 +589,7 @@ export function createWasmExcKernel(module: WebAssembly.Module, p: AdaptiveLifPa
     },
     configureSampleLoop(c) {
       const inh = c.inhibitory;
-      if (inh) {
-        setF32('irest', inh.restMv);
-        setF32('ireset', inh.resetMv);
-        setF32('ithr', inh.thresholdMv);
-        setF32('itref', inh.refractoryMs);
-        setF32('idt', inh.dtMs);
-        setF32('idecay', inh.decay);
-      }
+      if (inh) setLif('i', inh);
       setF32('excToInh', c.excToInh);
       setF32('negInhToExc', -c.inhToExc);
       header.setFloat64(INH_TO_EXC_AT, c.inhToExc, true);
