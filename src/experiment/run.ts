@@ -16,8 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfusionMatrix, LabelAssigner } from '../engine/evaluation.js';
-import { loadExcKernelModule } from '../engine/exc-kernel.js';
-import { createRecording, DiehlCookNetwork, type SampleRecording } from '../engine/network.js';
+import { createRecording, loadKernelModule, Network, type SampleRecording } from '../engine/network.js';
 import { decodeSnapshot, encodeSnapshot } from '../engine/snapshot.js';
 import { loadMnist, type MnistData } from '../io/mnist.js';
 import type { EmitFn, ExperimentResult, Phase } from './events.js';
@@ -37,8 +36,6 @@ export interface RunOptions {
   dataDir?: string;
   /** Yield to the event loop after this much work (ms) so async messages are seen; default 50. */
   yieldEveryMs?: number;
-  /** 'wasm' (default): the SIMD kernel; 'js': the plain-TypeScript reference kernel (same bits). */
-  kernel?: 'wasm' | 'js';
 }
 
 export interface TrainedModel {
@@ -109,7 +106,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   let samplesDone = 0;
   const stop = () => shouldStop(samplesDone);
   const yieldEvery = opts.yieldEveryMs ?? 50;
-  const net = new DiehlCookNetwork(spec, opts.kernel === 'js' ? null : await loadExcKernelModule());
+  const net = new Network(spec, loadKernelModule());
   const n = spec.neurons;
   const labels = new LabelAssigner(n);
   const { train: perEpoch, test: nTest, validation: nVal, shuffle } = def.dataset;
@@ -143,6 +140,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
       prng: a.prng as Uint32Array,
       normalizeAll: snap.meta.normalizeAll as boolean,
       needClamp: snap.meta.needClamp as boolean,
+      carried: a.carried as Uint8Array | undefined,
     });
     labels.rates.set(a.rates as Float64Array);
     labels.proportions.set(a.proportions as Float64Array);
@@ -177,6 +175,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
         windowSums: labels.windowSums,
         windowCounts: labels.windowCounts,
         order: p.order,
+        ...(s.carried ? { carried: s.carried } : {}),
       },
     });
     emit({ type: 'checkpoint', samplesDone, state });
@@ -352,7 +351,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
  * excitatory spikes (Diehl & Cook); the recording keeps only the last presentation.
  */
 function presentSample(
-  net: DiehlCookNetwork,
+  net: Network,
   represent: ExperimentDefinition['represent'],
   img: Uint8Array,
   learning: boolean,
@@ -394,7 +393,7 @@ async function assignFrozen(
 /** Classifies 28×28 images (intensities 0..255) with a trained model, learning off. */
 export async function classify(model: TrainedModel, images: Uint8Array[], seed = 0): Promise<Classification[]> {
   const { spec } = compileDefinition({ ...model.definition, seed });
-  const net = new DiehlCookNetwork(spec, await loadExcKernelModule());
+  const net = new Network(spec, loadKernelModule());
   net.setState({ weights: model.weights, theta: model.theta, prng: net.rng.getState(), normalizeAll: false, needClamp: false });
   const labels = new LabelAssigner(spec.neurons);
   labels.load(model.assignments, model.proportions);
