@@ -34,6 +34,7 @@ export const presetRequestSchema = z
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
     timePerSampleMs: z.number().positive().finite().optional(),
     dtMs: z.number().positive().finite().default(1),
+    /** Silent gap between samples (ms); not a rest potential (the layers' restMv). */
     restMs: z.number().nonnegative().finite().default(0),
     encoder: encoderSchema.shape.type.optional(),
     maxRateHz: z.number().positive().finite().optional(),
