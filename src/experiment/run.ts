@@ -26,7 +26,7 @@ import { loadMnist } from '../io/mnist.js';
 import type { EmitFn, ExperimentResult } from './events.js';
 import { decodeCheckpoint, encodeCheckpoint } from './run/checkpoint.js';
 import { mnistData, planDataUse, type ExperimentData } from './run/data-source.js';
-import { createNetwork, loadTrainedState, networkState, type EngineKernel } from './run/engine-access.js';
+import { createNetwork, loadTrainedState, networkState, type EngineKernel, type SampleRecording } from './run/engine-access.js';
 import { ExperimentEvents } from './run/event-emission.js';
 import { LabellingWindows } from './run/labelling-windows.js';
 import { frozenLabellingPass, scoreImages, type FrozenNetwork, type Score } from './run/learning-off-passes.js';
@@ -115,8 +115,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
 
   const events = new ExperimentEvents(opts.emit, def.stream, { steps: spec.steps, inputs: spec.inputs, neurons: spec.neurons });
   const control = new RunControl(opts.shouldStop ?? (() => false), () => schedule.samplesDone, opts.yieldEveryMs ?? 50);
-  const present = (image: Uint8Array, learning: boolean, rec: Parameters<typeof presentWithRepeats>[4]) =>
-    presentWithRepeats(net, def.represent, image, learning, rec);
+  const present = (image: Uint8Array, learning: boolean, rec: SampleRecording | null) => presentWithRepeats(net, def.represent, image, learning, rec);
 
   const training = await runTrainingPhase({
     net,

@@ -10,7 +10,7 @@
  * out at its end), validation scores exactly the held-out images, and the test split is read by
  * the test phase alone.
  */
-import type { MnistData, MnistSplit } from '../../io/mnist.js';
+import { MNIST_PIXELS, type MnistData, type MnistSplit } from '../../io/mnist.js';
 import type { ExperimentDefinition } from '../schema.js';
 
 export interface ImageSplit {
@@ -26,10 +26,9 @@ export interface ExperimentData {
 }
 
 function splitOf(s: MnistSplit): ImageSplit {
-  const pixels = s.images.length / Math.max(s.count, 1);
   return {
     count: s.count,
-    image: (k) => s.images.subarray(k * pixels, (k + 1) * pixels),
+    image: (k) => s.images.subarray(k * MNIST_PIXELS, (k + 1) * MNIST_PIXELS),
     label: (k) => s.labels[k],
   };
 }

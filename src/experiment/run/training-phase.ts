@@ -4,6 +4,7 @@
  * checkpoints are emitted at their cadences. A stop request ends it with a checkpoint of the
  * point where it stopped.
  */
+import { checkpointDue } from './checkpoint.js';
 import type { ImageSplit } from './data-source.js';
 import type { ExperimentNetwork, SampleRecording } from './engine-access.js';
 import type { ExperimentEvents } from './event-emission.js';
@@ -11,7 +12,6 @@ import type { LabellingWindows } from './labelling-windows.js';
 import type { RunControl } from './run-control.js';
 import { TrainingThroughput } from './throughput.js';
 import type { TrainingSchedule } from './training-schedule.js';
-import { checkpointDue } from './checkpoint.js';
 
 export interface TrainingPhase {
   net: ExperimentNetwork;
