@@ -24,7 +24,7 @@ const USAGE = `usage: spikelab train [--preset diehl-cook-2015|diehl-cook-2015-h
        spikelab presets
 options: --neurons N --train K --test M --validation K --epochs E --seed S --time MS --dt MS
          --encoder bindsnet-poisson|poisson|latency --max-rate HZ --nu-pre X --nu-post X
-         --theta-plus MV --update-interval U --rest MS
+         --theta-plus MV --update-interval U --rest MS (gap between samples)
          --assignment training-windows|frozen-pass --label-samples K --represent-below SPIKES
          --checkpoint FILE [--checkpoint-every K] [--stop-after N] --resume FILE
          --save-weights FILE.npy --weights-png FILE.png --json --quiet`;
@@ -216,10 +216,10 @@ async function train(args: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...commandArgs] = argv;
   try {
     if (command === 'train') {
-      await train(rest);
+      await train(commandArgs);
       return 0;
     }
     if (command === 'presets') {

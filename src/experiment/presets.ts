@@ -21,7 +21,7 @@
 import { z } from 'zod';
 import {
   experimentDefinitionSchema,
-  encoderSchema,
+  encoderTypeSchema,
   streamSchema,
   type ExperimentDefinition,
   type ExperimentDefinitionInput,
@@ -43,7 +43,7 @@ export const presetRequestSchema = z
     timePerSampleMs: z.number().positive().finite().optional(),
     dtMs: z.number().min(0.01).max(10).optional(),
     restBetweenSamplesMs: z.number().nonnegative().max(10000).optional(),
-    encoder: encoderSchema.shape.type.optional(),
+    encoder: encoderTypeSchema.optional(),
     maxRateHz: z.number().positive().finite().optional(),
     nuPre: z.number().nonnegative().finite().optional(),
     nuPost: z.number().nonnegative().finite().optional(),

@@ -199,6 +199,8 @@ export const connectionSchema = z.discriminatedUnion('type', [
   allButSelfConnectionSchema,
 ]);
 
+export const encoderTypeSchema = z.enum(['bindsnet-poisson', 'poisson', 'bernoulli', 'latency']);
+
 export const encoderSchema = z
   .object({
     /**
@@ -206,7 +208,7 @@ export const encoderSchema = z
      * renewal process); poisson (= bernoulli): a Poisson process, independent per-step spikes
      * with p = rate·dt (the paper's input); latency: one spike per non-zero pixel, brighter earlier.
      */
-    type: z.enum(['bindsnet-poisson', 'poisson', 'bernoulli', 'latency']).default('bindsnet-poisson'),
+    type: encoderTypeSchema.default('bindsnet-poisson'),
     /** Rate of a 255 pixel (Hz); rate = pixel/255 · maxRateHz. */
     maxRateHz: z.number().positive().finite().default(128),
   })
