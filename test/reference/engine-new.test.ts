@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   compareWithNewEngine,
+  referenceBacked,
   newEngineAvailable,
   ruleOf,
   runReferenceOnly,
@@ -100,6 +101,16 @@ describe('the comparison cases exercise what they claim (reference alone)', () =
       if (c.rule && c.schedule.some((l) => l)) expect(s.weightChanges).toBeGreaterThan(0);
       else expect(s.weightChanges).toBe(0);
     });
+  }
+});
+
+describe('the comparison harness, on a stand-in network backed by the reference', () => {
+  for (const [name, c] of [cases[3], cases[15], cases[19], cases[20]]) {
+    for (const recordRest of [false, true])
+      it(`${name} (rest steps ${recordRest ? '' : 'not '}recorded)`, async () => {
+        const s = await compareWithNewEngine(c, (cc) => referenceBacked(cc, recordRest));
+        expect(s.excSpikes).toBeGreaterThan(0);
+      });
   }
 });
 
