@@ -8,8 +8,9 @@
  *    inhibitory layer, learning on/off, rest, dt) against `DiehlCookNetwork`, fed random images
  *    through the deterministic latency encoder: runs now. 200 runs.
  *
- * Parameters come from small sets of float32-exact values (so no result depends on whether a
- * parameter is rounded to float32 before use, which docs/models.md does not say for every one).
+ * Parameters come from small sets of typical values. Some (1e-4, 0.01, 0.2, 16.8, …) are not
+ * float32-exact: the reference rounds every parameter to float32 once on entry (README.md, which
+ * lists this among the points docs/models.md leaves open).
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -8,7 +8,7 @@
  * delays, where the queue has a single slot). Every arithmetic operation is rounded with
  * Math.fround in the order docs/models.md writes it.
  *
- * Choices where docs/models.md leaves room (see README.md next to this file):
+ * Choices where docs/models.md leaves room (README.md next to this file lists them):
  * - every parameter is rounded to float32 once, on entry (the spec says "everything is float32");
  *   decay factors and the Euler factor are computed from the raw dt and τ: d = f(exp(f(−dt/τ))),
  *   k = f(dt/τ);
