@@ -6,7 +6,8 @@
  *    src/engine/network.ts exports it. 200 runs.
  * 2. Over today's engine's options (current synapses, lif/adaptive-lif, post-pre, one-spike,
  *    inhibitory layer, learning on/off, rest, dt) against `DiehlCookNetwork`, fed random images
- *    through the deterministic latency encoder: runs now. 200 runs.
+ *    through the deterministic latency encoder, on its recording path and on its whole-sample
+ *    WASM path: runs now. 200 runs.
  *
  * Parameters come from small sets of typical values. Some (1e-4, 0.01, 0.2, 16.8, …) are not
  * float32-exact: the reference rounds every parameter to float32 once on entry (README.md, which
@@ -202,6 +203,8 @@ describe("property: today's engine equals the reference over its options (latenc
           dense: { init: { dist: 'uniform', low: g.init[0], high: g.init[1] }, wMin: 0, wMax: 1, plasticity: g.plasticity, norm: null },
         };
         const net = new DiehlCookNetwork(spec, mod);
+        // The production path (whole sample in the WASM kernel, no recording) must agree too.
+        const fast = new DiehlCookNetwork(spec, mod);
         const s0 = net.getState();
         const layer = (l: { restMv: number; resetMv: number; thresholdMv: number; refractoryMs: number; tauMs: number }, over: Partial<RefLayer>): RefLayer => ({
           model: 'lif',
@@ -242,6 +245,7 @@ describe("property: today's engine equals the reference over its options (latenc
         g.schedule.forEach((learning, k) => {
           const rec = createRecording([0, g.neurons - 1]);
           net.runSample(randomImage(g.seed * 7 + k, g.pixels), learning, rec);
+          fast.runSample(randomImage(g.seed * 7 + k, g.pixels), learning);
           const r = ref.runSample(pairsToSteps(rec.input, g.steps), learning, [0, g.neurons - 1]);
           const what = `sample ${k}`;
           expect(sortedPairs(rec.excitatory), `${what}: E raster`).toEqual(r.exc);
@@ -250,6 +254,9 @@ describe("property: today's engine equals the reference over its options (latenc
           expectSameBits(net.theta.slice(), r.theta, `${what}: θ`);
           expectSameBits(net.denseWeights(), r.weights, `${what}: weights`);
           expect(Array.from(net.rng.getState()), `${what}: PRNG`).toEqual(Array.from(r.prng));
+          expectSameBits(fast.denseWeights(), r.weights, `${what}: weights (kernel path)`);
+          expectSameBits(fast.theta.slice(), r.theta, `${what}: θ (kernel path)`);
+          expect(Array.from(fast.rng.getState()), `${what}: PRNG (kernel path)`).toEqual(Array.from(r.prng));
           exc += r.exc.length;
           inh += r.inh.length;
         });
