@@ -2,12 +2,11 @@
  * Property tests (fast-check): random valid small networks, a few samples each, compared with the
  * reference bit for bit.
  *
- * 1. Over every option of docs/models.md against the new engine API (`createNetwork`): skipped until
- *    src/engine/network.ts exports it. 200 runs.
- * 2. Over today's engine's options (current synapses, lif/adaptive-lif, post-pre, one-spike,
- *    inhibitory layer, learning on/off, rest, dt) against `DiehlCookNetwork`, fed random images
- *    through the deterministic latency encoder, on its recording path and on its whole-sample
- *    WASM path: runs now. 200 runs.
+ * 1. Over every option of docs/models.md against the engine (`createNetwork`), fed random spike
+ *    trains. 200 runs.
+ * 2. Over the BindsNET options (current synapses, lif/adaptive-lif, post-pre, one-spike,
+ *    inhibitory layer, learning on/off, rest, dt) against `Network`, fed random images through
+ *    the deterministic latency encoder, recorded and not recorded (the same bits). 200 runs.
  *
  * Parameters come from small sets of typical values. Some (1e-4, 0.01, 0.2, 16.8, …) are not
  * float32-exact: the reference rounds every parameter to float32 once on entry (README.md, which
@@ -15,10 +14,9 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadExcKernelModule } from '../../src/engine/exc-kernel.js';
-import { createRecording, DiehlCookNetwork, type NetworkSpec } from '../../src/engine/network.js';
+import { createRecording, Network, type NetworkSpec } from '../../src/engine/network.js';
 import { expectSameBits, pairsToSteps, sortedPairs } from './helpers.js';
-import { compareWithNewEngine, newEngineAvailable, referenceBacked, type RefCase } from './new-engine.js';
+import { compareWithNewEngine, referenceBacked, type RefCase } from './new-engine.js';
 import { ReferenceNetwork, type RefLayer } from './simulator.js';
 
 const RUNS = 200;
@@ -112,7 +110,7 @@ describe('property generator: every generated case is valid for the reference an
   }, 120_000);
 });
 
-describe.skipIf(!newEngineAvailable)('property: the new engine equals the reference over every documented option', () => {
+describe('property: the new engine equals the reference over every documented option', () => {
   it(`${RUNS} random small networks, a few samples each: identical spikes, θ, PRNG state and weight bits`, async () => {
     const seen = { runs: 0, withExc: 0, withLearning: 0 };
     await fc.assert(
@@ -136,10 +134,6 @@ describe.skipIf(!newEngineAvailable)('property: the new engine equals the refere
 // ---------------------------------------------------------------------------------------------
 
 const INPUTS = 784;
-let mod: WebAssembly.Module;
-beforeAll(async () => {
-  mod = await loadExcKernelModule();
-});
 
 const todayArb = fc.record({
   seed: fc.integer({ min: 0, max: 1_000_000 }),
@@ -172,7 +166,7 @@ function randomImage(seed: number, pixels: number): Uint8Array {
   return img;
 }
 
-describe("property: today's engine equals the reference over its options (latency input)", () => {
+describe("property: the engine equals the reference on images (latency input)", () => {
   it(`${RUNS} random small networks, a few samples each: identical rasters, voltages, θ, PRNG state and weight bits`, () => {
     const seen = { runs: 0, withExc: 0, withInh: 0, withDraws: 0, withLearning: 0 };
     fc.assert(
@@ -183,7 +177,8 @@ describe("property: today's engine equals the reference over its options (latenc
           neurons: g.neurons,
           steps: g.steps,
           dtMs: g.dtMs,
-          restMs: g.restSteps * g.dtMs,
+          restBetweenSamplesMs: g.restSteps * g.dtMs,
+          resetBetweenSamples: true,
           seed: g.seed,
           encoder: { type: 'latency', maxRateHz: 128 },
           inputTraceTauMs: 20,
@@ -197,14 +192,25 @@ describe("property: today's engine equals the reference over its options (latenc
             adaptive,
             thetaPlusMv: adaptive ? g.thetaPlusMv : 0,
             tauThetaMs: adaptive ? g.tauThetaMs : 1e7,
+            thetaInitMv: 0,
             oneSpikePerStep: g.oneSpike,
+            synapse: { type: 'current' },
           },
-          inhibitory: g.inhibitory ? { restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, excToInh: g.wEI, inhToExc: g.wIE } : null,
-          dense: { init: { dist: 'uniform', low: g.init[0], high: g.init[1] }, wMin: 0, wMax: 1, plasticity: g.plasticity, norm: null },
+          inhibitory: g.inhibitory
+            ? { restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, excToInh: g.wEI, inhToExc: g.wIE, synapse: { type: 'current' } }
+            : null,
+          dense: {
+            init: { dist: 'uniform', low: g.init[0], high: g.init[1] },
+            wMin: 0,
+            wMax: 1,
+            plasticity: g.plasticity ? { rule: 'post-pre', ...g.plasticity } : null,
+            norm: null,
+            delay: null,
+          },
         };
-        const net = new DiehlCookNetwork(spec, mod);
-        // The production path (whole sample in the WASM kernel, no recording) must agree too.
-        const fast = new DiehlCookNetwork(spec, mod);
+        const net = new Network(spec);
+        // Not recording must give the same bits.
+        const fast = new Network(spec);
         const s0 = net.getState();
         const layer = (l: { restMv: number; resetMv: number; thresholdMv: number; refractoryMs: number; tauMs: number }, over: Partial<RefLayer>): RefLayer => ({
           model: 'lif',
@@ -254,9 +260,9 @@ describe("property: today's engine equals the reference over its options (latenc
           expectSameBits(net.theta.slice(), r.theta, `${what}: θ`);
           expectSameBits(net.denseWeights(), r.weights, `${what}: weights`);
           expect(Array.from(net.rng.getState()), `${what}: PRNG`).toEqual(Array.from(r.prng));
-          expectSameBits(fast.denseWeights(), r.weights, `${what}: weights (kernel path)`);
-          expectSameBits(fast.theta.slice(), r.theta, `${what}: θ (kernel path)`);
-          expect(Array.from(fast.rng.getState()), `${what}: PRNG (kernel path)`).toEqual(Array.from(r.prng));
+          expectSameBits(fast.denseWeights(), r.weights, `${what}: weights (not recorded)`);
+          expectSameBits(fast.theta.slice(), r.theta, `${what}: θ (not recorded)`);
+          expect(Array.from(fast.rng.getState()), `${what}: PRNG (not recorded)`).toEqual(Array.from(r.prng));
           exc += r.exc.length;
           inh += r.inh.length;
         });

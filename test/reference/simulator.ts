@@ -15,17 +15,25 @@
  * - the weight carried by a delayed spike is W_ij after the plasticity of its emission step s
  *   (the value a zero-delay spike of step s meets at step s+1);
  * - traces are updated every step, learning or not;
- * - the whole of W is clamped to [wMin, wMax] after every learning step (BindsNET), so an
- *   out-of-bounds initial weight is clamped at the first learning step;
- * - normalisation: a column counts as "changed" if any entry differs from its value at the start
- *   of the sample; a zero column sum counts as 1 (BindsNET); it runs after the rest steps when
- *   those are simulated (resetBetweenSamples false: a sample is its T steps and its R rest steps);
+ * - the whole of W is clamped to [wMin, wMax] after every learning step (BindsNET), and at the
+ *   start of a learning sample when a weight lies outside (initial weights, normalisation);
+ * - normalisation (docs/models.md step 6): every column at the first learning sample and after a
+ *   clamp, otherwise the columns of neurons that spiked or were depressed; sum in float64, factor
+ *   f(f(1/s)·norm) with norm a double, a zero sum counts as 1 (BindsNET); it runs after the rest
+ *   steps when those are simulated (resetBetweenSamples false: a sample is T steps and R rest steps);
  * - resetBetweenSamples true: θ decays R times after each learning sample (not before the first).
  */
 
 import { RefPrng } from './prng.js';
 
 const f = Math.fround;
+
+/** docs/models.md: a trace or conductance that a decay leaves below 2^-100 is 0. */
+const FLUSH = 2 ** -100;
+const decayed = (x: number, d: number): number => {
+  const y = f(x * d);
+  return Math.abs(y) < FLUSH ? 0 : y;
+};
 
 export type RefSynapse =
   | { type: 'current' }
@@ -208,6 +216,11 @@ export class ReferenceNetwork {
   private prevH: Uint8Array;
   /** Delay lines: global arrival step → per E neuron, the carried weights in arrival-sum order. */
   private queue = new Map<number, number[][]>();
+  /** Columns of neurons that spiked, or were depressed, in this learning sample. */
+  private touched = new Uint8Array(0);
+  /** The first normalisation, and the one after a clamp, cover every column. */
+  private normalizeEvery = true;
+  private clampNext = false;
   /** Global step counter (continuous over samples; only differences matter). */
   private g = 0;
 
@@ -223,9 +236,12 @@ export class ReferenceNetwork {
     this.H = p.inh ? layerConsts(p.inh, p.dtMs) : null;
     this.tr = traceConsts(p);
     this.wEI = p.inh ? f(p.wEI) : 0;
-    this.wIE = p.inh ? f(p.wIE) : 0;
+    // As given (a double): the engine rounds wIE·|sH| once (docs/models.md, step 1).
+    this.wIE = p.inh ? p.wIE : 0;
     this.wMin = f(p.wMin);
     this.wMax = f(p.wMax);
+    this.touched = new Uint8Array(this.N);
+    this.clampNext = this.W.some((w) => w < this.wMin || w > this.wMax);
     this.theta = new Float32Array(this.N).fill(this.E.adaptive ? f(p.exc.thetaInitMv) : 0);
     this.rng = RefPrng.fromState(p.prngState);
     this.e = newLayerState(this.N, this.E.rest);
@@ -262,28 +278,37 @@ export class ReferenceNetwork {
     const T = p.steps;
     if (input.length !== T) throw new Error(`input: expected ${T} steps, got ${input.length}`);
     if (p.resetBetweenSamples) this.resetState();
+    this.touched.fill(0);
+    if (learning && p.rule && this.clampNext) {
+      for (let q = 0; q < this.W.length; q++) this.W[q] = this.clamp(this.W[q]);
+      this.clampNext = false;
+      this.normalizeEvery = true;
+    }
     const W0 = Float32Array.from(this.W);
     const out: RefSampleResult = { exc: [], inh: [], weights: this.W, weightsBeforeNorm: this.W, weightsAtStart: W0, theta: this.theta, voltage: [], prng: this.rng.state() };
     for (let t = 0; t < T; t++) this.step(t, input[t], learning, out, voltageNeurons);
     if (!p.resetBetweenSamples) for (let r = 0; r < p.restSteps; r++) this.step(T + r, [], learning, out, voltageNeurons);
 
     out.weightsBeforeNorm = Float32Array.from(this.W);
-    // 6. End of a learning sample: normalise the columns that changed.
+    // 6. End of a learning sample: normalise every column the first time and after a clamp,
+    // otherwise the columns of neurons that spiked or were depressed in this sample.
     if (learning && p.norm !== null) {
-      const norm = f(p.norm);
+      const norm = p.norm; // as given, a double
       const I = this.I;
       const N = this.N;
       const W = this.W;
       for (let j = 0; j < N; j++) {
-        let changed = false;
-        for (let i = 0; i < I; i++) if (!Object.is(W[i * N + j], W0[i * N + j])) changed = true;
-        if (!changed) continue;
-        let s = 0;
-        for (let i = 0; i < I; i++) s = f(s + W[i * N + j]);
+        if (!this.normalizeEvery && !this.touched[j]) continue;
+        let sum = 0; // float64, i ascending
+        for (let i = 0; i < I; i++) sum += W[i * N + j];
+        let s = f(sum);
         if (s === 0) s = 1; // BindsNET: a zero column sum counts as 1
-        const factor = f(norm / s);
-        for (let i = 0; i < I; i++) W[i * N + j] = this.clamp(f(W[i * N + j] * factor));
+        const factor = f(f(1 / s) * norm);
+        for (let i = 0; i < I; i++) W[i * N + j] = f(W[i * N + j] * factor);
       }
+      this.normalizeEvery = false;
+      // Weights that normalisation leaves outside the bounds are clamped when the next learning sample starts.
+      this.clampNext = W.some((w) => w < this.wMin || w > this.wMax);
     }
     // Rest between samples (not simulated with reset): θ decays R times, learning only.
     if (p.resetBetweenSamples && learning && this.E.adaptive)
@@ -328,7 +353,7 @@ export class ReferenceNetwork {
     if (!E.conductance) {
       const u = f(wIE * nH);
       for (let j = 0; j < N; j++) {
-        const ej = prevH[j] ? -wIE : 0;
+        const ej = prevH[j] ? f(-wIE) : 0;
         x[j] = f(f(a[j] + ej) + u);
       }
     } else {
@@ -351,8 +376,8 @@ export class ReferenceNetwork {
           const gi = e.gi[j];
           v = f(v + f(E.k * f(f(f(E.rest - v) + f(ge * f(E.Ee - v))) + f(gi * f(E.Ei - v)))));
         }
-        e.ge[j] = f(e.ge[j] * E.dge);
-        e.gi[j] = f(e.gi[j] * E.dgi);
+        e.ge[j] = decayed(e.ge[j], E.dge);
+        e.gi[j] = decayed(e.gi[j], E.dgi);
       }
       if (E.adaptive && learning) this.theta[j] = f(this.theta[j] * E.dTheta);
       const th = E.adaptive ? this.theta[j] : 0;
@@ -387,8 +412,8 @@ export class ReferenceNetwork {
             const gi = h.gi[k];
             v = f(v + f(H.k * f(f(f(H.rest - v) + f(ge * f(H.Ee - v))) + f(gi * f(H.Ei - v)))));
           }
-          h.ge[k] = f(h.ge[k] * H.dge);
-          h.gi[k] = f(h.gi[k] * H.dgi);
+          h.ge[k] = decayed(h.ge[k], H.dge);
+          h.gi[k] = decayed(h.gi[k], H.dgi);
         }
         if (v >= H.threshold) {
           v = H.reset;
@@ -405,16 +430,16 @@ export class ReferenceNetwork {
     const tr = this.tr;
     const y2before = new Float32Array(N);
     if (tr) {
-      for (let i = 0; i < I; i++) this.xPre[i] = f(this.xPre[i] * tr.dPre);
+      for (let i = 0; i < I; i++) this.xPre[i] = decayed(this.xPre[i], tr.dPre);
       for (const i of sX) this.xPre[i] = tr.preAllToAll ? f(this.xPre[i] + 1) : 1;
       if (tr.hasPost)
         for (let j = 0; j < N; j++) {
-          this.y1[j] = f(this.y1[j] * tr.dPost1);
+          this.y1[j] = decayed(this.y1[j], tr.dPost1);
           if (sE[j]) this.y1[j] = tr.postAllToAll ? f(this.y1[j] + 1) : 1;
         }
       if (tr.hasPost2)
         for (let j = 0; j < N; j++) {
-          this.y2[j] = f(this.y2[j] * tr.dPost2);
+          this.y2[j] = decayed(this.y2[j], tr.dPost2);
           y2before[j] = this.y2[j];
           if (sE[j]) this.y2[j] = 1;
         }
@@ -422,6 +447,13 @@ export class ReferenceNetwork {
 
     // 5. Plasticity: depression (pre spikes now), potentiation (post spikes now), clamp all of W.
     const rule = this.p.rule;
+    if (learning) {
+      for (let j = 0; j < N; j++) {
+        if (sE[j]) this.touched[j] = 1;
+        // Depression reaches every column with a post trace (the columns whose entries it can change).
+        if (rule && rule.rule !== 'power-law' && sX.length > 0 && (this.y1[j] !== 0 || this.y2[j] !== 0)) this.touched[j] = 1;
+      }
+    }
     if (learning && rule) {
       const wMin = this.wMin;
       const wMax = this.wMax;
@@ -468,7 +500,7 @@ export class ReferenceNetwork {
               pot = f(f(xi * f(rule.nuPost)) * y2before[j]);
               break;
             case 'power-law':
-              pot = f(f(f(rule.nu) * f(xi - f(rule.xTarget))) * f(Math.pow(f(wMax - w), f(rule.mu))));
+              pot = f(f(f(rule.nu) * f(xi - f(rule.xTarget))) * f(Math.pow(f(wMax - w), rule.mu)));
               break;
           }
           W[i * N + j] = f(w + pot);
