@@ -11,10 +11,9 @@
  * the offending field when a definition does not fit it.
  */
 import { z } from 'zod';
+import { plasticitySchema, tau } from '../engine/rules.js';
 
 const ms = (d: number) => z.number().positive().finite().default(d);
-/** A time constant (ms): bounded so decay tables and traces stay finite in size. */
-const tau = (d: number) => z.number().min(0.01).max(1e9).default(d);
 
 /**
  * How a spike of the layer's inputs acts: `current` adds the weight to the membrane potential (mV,
@@ -95,78 +94,7 @@ export const weightInitSchema = z.discriminatedUnion('dist', [
   z.object({ dist: z.literal('constant'), value: z.number().finite() }).strict(),
 ]);
 
-const rate = (d: number) => z.number().nonnegative().finite().default(d);
-
-/** BindsNET's PostPre: pre spike w −= nuPre·y, post spike w += nuPost·x (layers' trace τ, nearest). */
-export const postPreRuleSchema = z
-  .object({
-    rule: z.literal('post-pre'),
-    /** Depression rate on a presynaptic spike: w -= nuPre · postTrace. */
-    nuPre: rate(1e-4),
-    /** Potentiation rate on a postsynaptic spike: w += nuPost · preTrace. */
-    nuPost: rate(1e-2),
-  })
-  .strict()
-  .describe("BindsNET's PostPre: a presynaptic spike depresses by nuPre·y (post trace), a postsynaptic spike potentiates by nuPost·x (input trace); traces use the layers' traceTauMs and are set to 1 on a spike.");
-
-/** BindsNET's WeightDependentPostPre: soft bounds, w −= nuPre·y·(w − wMin), w += nuPost·x·(wMax − w). */
-export const weightDependentRuleSchema = z
-  .object({ rule: z.literal('weight-dependent-post-pre'), nuPre: rate(1e-4), nuPost: rate(1e-2) })
-  .strict()
-  .describe("BindsNET's WeightDependentPostPre (soft bounds): w −= nuPre·y·(w − wMin), w += nuPost·x·(wMax − w).");
-
-/**
- * The classic exponential STDP window: a pre-before-post pair Δt = t_post − t_pre ≥ 0 gives
- * +aPlus·e^(−Δt/τ+), post-before-pre −aMinus·e^(Δt/τ−). `all-to-all`: every pair counts (traces
- * add); `nearest`: only the nearest spike (traces are set to 1).
- */
-export const stdpRuleSchema = z
-  .object({
-    rule: z.literal('stdp'),
-    aPlus: rate(0.01),
-    aMinus: rate(0.0105),
-    tauPlusMs: tau(20),
-    tauMinusMs: tau(20),
-    pairing: z.enum(['all-to-all', 'nearest']).default('all-to-all'),
-  })
-  .strict()
-  .describe('The classic exponential STDP window: Δw = +aPlus·e^(−Δt/τ+) for pre before post (Δt = t_post − t_pre ≥ 0), −aMinus·e^(Δt/τ−) for post before pre (ms). all-to-all: every pair counts (traces add); nearest: only the nearest spikes (traces set to 1).');
-
-/**
- * Diehl & Cook's released rule: a presynaptic spike depresses by nuPre·y1; a postsynaptic spike
- * potentiates by nuPost·x·y2, y2 (τ 40 ms) read before the spike resets it.
- */
-export const diehlCookRuleSchema = z
-  .object({
-    rule: z.literal('diehl-cook'),
-    nuPre: rate(1e-4),
-    nuPost: rate(1e-2),
-    tauPreMs: tau(20),
-    tauPost1Ms: tau(20),
-    tauPost2Ms: tau(40),
-  })
-  .strict()
-  .describe("Diehl & Cook's released rule: a presynaptic spike depresses by nuPre·y1; a postsynaptic spike potentiates by nuPost·x·y2, y2 (τ 40 ms) read before the spike resets it (no potentiation without an earlier postsynaptic spike). Traces set to 1 on a spike.");
-
-/** The paper's power-law rule: a postsynaptic spike changes every input by nu·(x − xTarget)·(wMax − w)^mu. */
-export const powerLawRuleSchema = z
-  .object({
-    rule: z.literal('power-law'),
-    nu: rate(1e-2),
-    xTarget: z.number().finite().default(0.4),
-    mu: z.number().positive().max(10).default(0.2),
-    tauPreMs: tau(20),
-  })
-  .strict()
-  .describe("The paper's power-law rule: a postsynaptic spike changes every input weight by nu·(x − xTarget)·(wMax − w)^mu (negative for inputs whose trace x is below xTarget); x adds 1 per input spike and decays with tauPreMs.");
-
-export const plasticitySchema = z.discriminatedUnion('rule', [
-  postPreRuleSchema,
-  weightDependentRuleSchema,
-  stdpRuleSchema,
-  diehlCookRuleSchema,
-  powerLawRuleSchema,
-]);
+export { plasticitySchema, postPreRuleSchema } from '../engine/rules.js';
 
 export const denseConnectionSchema = z
   .object({
