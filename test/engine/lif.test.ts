@@ -145,6 +145,58 @@ describe('LIF (current synapses) in the kernel', () => {
   });
 });
 
+describe('input current', () => {
+  it('is the float32 sum of the weight rows of the inputs that spiked at t−1, in spike order, from 0', () => {
+    // rest = 0 and an unreachable threshold: v after one step from rest equals the input exactly.
+    const inputs = 40;
+    const neurons = 21;
+    const rnd = lcg(5);
+    const W = Array.from({ length: inputs }, () => Array.from({ length: neurons }, () => f(rnd() * 3 - 1)));
+    const rows = [7, 3, 39, 0, 12, 11, 25];
+    // At most 16 voltages per recording: two networks, neurons 0–15 and 16–20.
+    const V = (() => {
+      const recs = [Array.from({ length: 16 }, (_, j) => j), [16, 17, 18, 19, 20]].map((vn) => {
+        const net = tinyNet({ inputs, neurons, steps: 3, excitatory: { restMv: 0, resetMv: 0, thresholdMv: 1e30 } }, W);
+        expect(net.paddedNeurons).toBe(32);
+        const rec = run(net, spikeTrain(3, rows.map((i) => [0, i] as [number, number])), false, vn);
+        expect(rec.input).toEqual(rows.flatMap((i) => [0, i]));
+        return rec;
+      });
+      return (t: number, j: number) => (j < 16 ? recs[0].V(t, j) : recs[1].V(t, j));
+    })();
+    const rec = { V };
+    let orderMatters = false;
+    for (let j = 0; j < neurons; j++) {
+      let acc = 0;
+      for (const r of rows) acc = f(acc + W[r][j]);
+      expect(rec.V(0, j)).toBe(0);
+      expect(rec.V(1, j)).toBe(acc);
+      let sorted = 0;
+      for (const r of [...rows].sort((a, b) => a - b)) sorted = f(sorted + W[r][j]);
+      if (sorted !== acc) orderMatters = true;
+      // And it is the real sum to float32 accuracy.
+      const exact = rows.reduce((a, r) => a + W[r][j], 0);
+      expect(Math.abs(rec.V(1, j) - exact)).toBeLessThan(1e-5);
+    }
+    // The rows were chosen so that the summation order shows in the bits of some neuron.
+    expect(orderMatters).toBe(true);
+  });
+
+  it('pads the neurons to a multiple of 16 (the kernel’s SIMD block)', () => {
+    for (const [n, padded] of [
+      [1, 16],
+      [16, 16],
+      [17, 32],
+      [100, 112],
+    ]) {
+      const net = tinyNet({ inputs: 1, neurons: n });
+      expect(net.paddedNeurons).toBe(padded);
+      expect(net.theta.length).toBe(n);
+      expect(net.counts.length).toBe(n);
+    }
+  });
+});
+
 describe('event-driven inhibitory layer', () => {
   it('spikes exactly when a dense float32 update of every inhibitory neuron says (random sub-threshold kicks)', () => {
     // E neuron k spikes whenever input k spiked the step before (30 mV, no refractoriness);
