@@ -94,7 +94,7 @@ describe('resetBetweenSamples: false', () => {
 
 describe('getState / setState with carried state', () => {
   // Brian-like: no reset, simulated rest, conductance synapses, delays, diehl-cook learning.
-  const spec = (seed: number) =>
+  const specOf = (seed: number, restBetweenSamplesMs = 20) =>
     tinySpec({
       inputs: 40,
       neurons: 10,
@@ -102,7 +102,7 @@ describe('getState / setState with carried state', () => {
       dtMs: 0.5,
       seed,
       resetBetweenSamples: false,
-      restBetweenSamplesMs: 20,
+      restBetweenSamplesMs,
       encoder: { type: 'poisson', maxRateHz: 200 },
       excitatory: {
         adaptive: true,
@@ -121,49 +121,53 @@ describe('getState / setState with carried state', () => {
     });
   const image = (k: number) => Uint8Array.from({ length: 40 }, (_, i) => ((i * 37 + k * 101) % 7 === 0 ? 0 : (i * 53 + k * 29) % 256));
 
-  it('a network restored from getState continues exactly like the original', () => {
-    const a = new Network(spec(8));
-    for (let k = 0; k < 3; k++) a.runSample(image(k), true);
-    const st = a.getState();
-    expect(st.carried).toBeInstanceOf(Uint8Array);
-    // Same seed, as a resumed run: the delays are drawn at construction and are not part of the
-    // state (a network built with another seed keeps its own delays).
-    const b = new Network(spec(8));
-    b.runSample(image(0), true); // move it away from a itself: setState must overwrite everything
-    b.setState(st);
-    const c = new Network(spec(8)); // the same state without what carries over
-    c.runSample(image(0), true);
-    c.setState({ ...st, carried: undefined });
-    let spikes = 0;
-    let differs = false;
-    for (let k = 3; k < 7; k++) {
-      const learning = k !== 5;
-      const [ra, rb, rc] = [0, 1, 2].map(() => createRecording([0, 3]));
-      a.runSample(image(k), learning, ra);
-      b.runSample(image(k), learning, rb);
-      c.runSample(image(k), learning, rc);
-      expect(rb.input).toEqual(ra.input);
-      expect(rb.excitatory).toEqual(ra.excitatory);
-      expect(rb.inhibitory).toEqual(ra.inhibitory);
-      expect(rb.voltage).toEqual(ra.voltage);
-      if (JSON.stringify(rc.voltage) !== JSON.stringify(ra.voltage)) differs = true;
-      spikes += ra.excitatory.length / 2;
-    }
-    expect(spikes).toBeGreaterThan(5);
-    expect(differs).toBe(true);
-    sameBits(b.denseWeights(), a.denseWeights(), 'weights');
-    sameBits(b.theta.slice(), a.theta.slice(), 'theta');
-    expect(Array.from(b.rng.getState())).toEqual(Array.from(a.rng.getState()));
-    // getState is a copy.
-    const s2 = a.getState();
-    s2.carried![0] ^= 0xff;
-    s2.weights[0] = 123;
-    expect(a.denseWeights()[0]).not.toBe(123);
-  });
+  // Without rest the conductances and delay lines are far from empty at the sample boundary.
+  for (const rest of [20, 0]) {
+    it(`a network restored from getState continues exactly like the original (rest ${rest} ms)`, () => {
+      const spec = (seed: number) => specOf(seed, rest);
+      const a = new Network(spec(8));
+      for (let k = 0; k < 3; k++) a.runSample(image(k), true);
+      const st = a.getState();
+      expect(st.carried).toBeInstanceOf(Uint8Array);
+      // Same seed, as a resumed run: the delays are drawn at construction and are not part of the
+      // state (a network built with another seed keeps its own delays).
+      const b = new Network(spec(8));
+      b.runSample(image(0), true); // move it away from a itself: setState must overwrite everything
+      b.setState(st);
+      const c = new Network(spec(8)); // the same state without what carries over
+      c.runSample(image(0), true);
+      c.setState({ ...st, carried: undefined });
+      let spikes = 0;
+      let differs = false;
+      for (let k = 3; k < 7; k++) {
+        const learning = k !== 5;
+        const [ra, rb, rc] = [0, 1, 2].map(() => createRecording([0, 3]));
+        a.runSample(image(k), learning, ra);
+        b.runSample(image(k), learning, rb);
+        c.runSample(image(k), learning, rc);
+        expect(rb.input).toEqual(ra.input);
+        expect(rb.excitatory).toEqual(ra.excitatory);
+        expect(rb.inhibitory).toEqual(ra.inhibitory);
+        expect(rb.voltage).toEqual(ra.voltage);
+        if (JSON.stringify(rc.voltage) !== JSON.stringify(ra.voltage)) differs = true;
+        spikes += ra.excitatory.length / 2;
+      }
+      expect(spikes).toBeGreaterThan(5);
+      expect(differs).toBe(true);
+      sameBits(b.denseWeights(), a.denseWeights(), 'weights');
+      sameBits(b.theta.slice(), a.theta.slice(), 'theta');
+      expect(Array.from(b.rng.getState())).toEqual(Array.from(a.rng.getState()));
+      // getState is a copy.
+      const s2 = a.getState();
+      s2.carried![0] ^= 0xff;
+      s2.weights[0] = 123;
+      expect(a.denseWeights()[0]).not.toBe(123);
+    });
+  }
 
   it('with reset there is nothing to carry, and a wrong-sized carried state is refused', () => {
     expect(new Network(tinySpec({})).getState().carried).toBeUndefined();
-    const a = new Network(spec(1));
+    const a = new Network(specOf(1));
     const st = a.getState();
     expect(() => a.setState({ ...st, carried: st.carried!.subarray(1) })).toThrow(/carried/);
   });
