@@ -1,7 +1,8 @@
 /**
  * Conductance-based synapses (Diehl & Cook's Brian model) in the kernel, docs/models.md steps 1–3:
  *   ge ← ge + Σ w (arrivals), gi ← gi + wIE·(|sH(t−1)| − sH_j(t−1))
- *   v ← v + k·((rest − v) + ge·(Ee − v) + gi·(Ei − v)), k = dt/τ, unless refractory (v stays at reset)
+ *   v ← v + k·((rest − v) + ge·(Ee − v) + gi·(Ei − v)), k = dt/τ, unless refractory (v stays at reset),
+ *   kept within [min(rest, Ei), max(rest, Ee)]
  *   ge ← ge·e^(−dt/τe), gi ← gi·e^(−dt/τi) every step
  * checked bit for bit against that Euler step written here, and analytically: v is driven toward
  * Ee by ge, relaxes toward rest, and the ge the trajectory implies decays by e^(−dt/τe) per step.
@@ -36,7 +37,10 @@ class Cond {
     const ge = f(this.ge + a);
     const gi = f(this.gi + h);
     const v = this.v;
-    if (this.r <= 0) this.v = f(v + f(this.k * f(f(f(rest - v) + f(ge * f(s.excReversalMv - v))) + f(gi * f(s.inhReversalMv - v)))));
+    if (this.r <= 0) {
+      this.v = f(v + f(this.k * f(f(f(rest - v) + f(ge * f(s.excReversalMv - v))) + f(gi * f(s.inhReversalMv - v)))));
+      this.v = Math.min(Math.max(this.v, Math.min(rest, s.inhReversalMv)), Math.max(rest, s.excReversalMv));
+    }
     this.r = f(this.r - DT);
     this.ge = f(ge * this.dge);
     if (Math.abs(this.ge) < FLUSH) this.ge = 0;
@@ -146,5 +150,24 @@ describe('conductance synapses', () => {
     expect(rec.V(tH + 1, 1)).toBeLessThan(-65);
     expect(rec.V(tH + 1, 1)).toBeGreaterThan(-100);
     expect(Math.min(...Array.from({ length: steps }, (_, t) => rec.V(t, 1)))).toBeLessThan(-66);
+  });
+
+  it('v stays within [Ei, Ee] when many inhibitory spikes arrive at once (plain Euler would diverge)', () => {
+    // 40 neurons all driven over threshold by one input: all 40 inhibitory partners spike next,
+    // and each excitatory neuron gets gi = 17·39 = 663, k·gi = 3.3 > 2.
+    const n = 40;
+    const steps = 80;
+    const inh = { restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, excToInh: 10.4, inhToExc: 17,
+      synapse: { type: 'conductance' as const, excTauMs: 1, inhTauMs: 2, excReversalMv: 0, inhReversalMv: -85 } };
+    const syn = { ...SYN, excTauMs: 1, inhTauMs: 2 };
+    const net = tinyNet({ dtMs: DT, excitatory: { ...EXC_C, synapse: syn }, inputs: 1, neurons: n, steps, inhibitory: inh }, [Array(n).fill(30)]);
+    const rec = run(net, spikeTrain(steps, [[0, 0]]), false, Array.from({ length: 16 }, (_, j) => j));
+    expect(rec.inhibitory.length / 2).toBeGreaterThanOrEqual(n);
+    for (const v of rec.voltage) {
+      expect(v).toBeGreaterThanOrEqual(-100);
+      expect(v).toBeLessThanOrEqual(0);
+    }
+    // No runaway: a handful of spikes per neuron, not one every refractory period.
+    expect(rec.excitatory.length / 2).toBeLessThan(3 * n);
   });
 });
