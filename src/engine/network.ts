@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { initDelays, initWeights } from './connections.js';
 import { buildIntervalTables, GUIDE, type IntervalTables } from './interval-tables.js';
-import { Prng } from './prng.js';
+import { Prng, type RngKernel } from './prng.js';
 import { kernelRule } from './rules.js';
 import { decayFactor, MAX_DELAY_STEPS, type LifSpec, type NetworkSpec } from './spec.js';
 
@@ -61,6 +61,9 @@ interface KernelExports {
     preAdditive: number, preDecay: number, postAdditive: number, post1Decay: number, post2Decay: number): void;
   setRng(a: number, b: number, c: number, d: number): void;
   rngWord(k: number): number;
+  seedRng(seed: number): void;
+  rngNext(): number;
+  below(n: number): number;
   encodeIntervals(inputs: number, steps: number): number;
   encodeLatency(inputs: number, steps: number): number;
   encodedActiveCount(): number;
@@ -117,7 +120,7 @@ export class Network {
   readonly steps: number;
   /** Row length of the kernel's weights: neurons padded to its SIMD block. */
   readonly paddedNeurons: number;
-  /** The network's random stream (weight and delay init, shuffles); the kernel continues it per sample. */
+  /** The network's random stream (the kernel's): weight and delay init, shuffles, encoding, one-spike choice. */
   readonly rng: Prng;
   /** Spikes of each excitatory neuron in the last sample. */
   readonly counts: Int32Array;
@@ -142,7 +145,6 @@ export class Network {
     this.inputs = spec.inputs;
     this.neurons = n;
     this.steps = spec.steps;
-    this.rng = new Prng(spec.seed);
     const instance = new WebAssembly.Instance(module, {
       env: {
         abort: () => {
@@ -152,6 +154,8 @@ export class Network {
     });
     const k = instance.exports as unknown as KernelExports;
     this.k = k;
+    this.rng = new Prng(k);
+    this.rng.seed(spec.seed);
     this.memory = k.memory;
     const f = Math.fround;
     const dt = spec.dtMs;
@@ -291,9 +295,7 @@ export class Network {
     const bucket = input instanceof Uint8Array ? this.encode(input, extraRateHz) : this.loadSpikeTrain(input);
     const nVoltage = rec ? Math.min(rec.voltageNeurons.length, 16) : 0;
     if (rec) new Int32Array(this.memory.buffer, this.global('voltageNeurons'), 16).set(rec.voltageNeurons.slice(0, 16));
-    this.rngToKernel();
     const spikes = k.runSample(this.steps, bucket, learning ? 1 : 0, rec ? 1 : 0, nVoltage);
-    this.rngFromKernel();
     this.excSpikes = spikes;
     if (rec) this.readRecording(rec, bucket, nVoltage);
     return spikes;
@@ -308,9 +310,7 @@ export class Network {
       this.inputSpikes = k.encodeLatency(this.inputs, this.steps);
     } else {
       this.loadTables(maxRateHz + extraRateHz);
-      this.rngToKernel();
       this.inputSpikes = k.encodeIntervals(this.inputs, this.steps);
-      this.rngFromKernel();
     }
     return k.encodedActiveCount();
   }
@@ -369,18 +369,6 @@ export class Network {
       }
   }
 
-  private rngToKernel(): void {
-    this.k.setRng(this.rng.s0, this.rng.s1, this.rng.s2, this.rng.s3);
-  }
-
-  private rngFromKernel(): void {
-    const k = this.k;
-    this.rng.s0 = k.rngWord(0) | 0;
-    this.rng.s1 = k.rngWord(1) | 0;
-    this.rng.s2 = k.rngWord(2) | 0;
-    this.rng.s3 = k.rngWord(3) | 0;
-  }
-
   getState(): NetworkState {
     const flags = this.k.flags();
     const state: NetworkState = {
@@ -410,6 +398,14 @@ export class Network {
       this.k.loadCarriedState(this.carriedPtr);
     }
   }
+}
+
+/** A stand-alone stream of the network's generator, from `seed` (tests and tools). */
+export function createRng(seed: number, module: WebAssembly.Module = loadKernelModule()): Prng {
+  const instance = new WebAssembly.Instance(module, { env: { abort: () => { throw new Error('engine kernel aborted'); } } });
+  const rng = new Prng(instance.exports as unknown as RngKernel);
+  rng.seed(seed);
+  return rng;
 }
 
 export async function createNetwork(spec: NetworkSpec): Promise<Network> {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { initWeights } from '../../src/engine/connections.js';
 import { Network } from '../../src/engine/network.js';
-import { Prng } from '../../src/engine/prng.js';
+import { createRng } from '../../src/engine/network.js';
 import { bits, f, run, sameBits, spikeTrain, tinyNet, tinySpec, type TinyOptions } from './tiny.js';
 
 const ZERO_RATES = { rule: 'post-pre' as const, nuPre: 0, nuPost: 0 };
@@ -55,7 +55,7 @@ describe('normalization', () => {
     const pre = 30;
     const n = 10;
     const o: TinyOptions = { inputs: pre + n, neurons: n, steps: 5, dense: { plasticity: ZERO_RATES, norm: 20, wMax: 100 } };
-    const rng = new Prng(3);
+    const rng = createRng(3);
     const W = Array.from({ length: pre + n }, (_, i) => Array.from({ length: n }, (_, j) => (i < pre ? f(rng.nextFloat24() * 0.3) : i - pre === j ? 13 : 0)));
     const net = tinyNet(o, W);
     net.runSample(spikeTrain(5, []), true);
@@ -163,7 +163,7 @@ describe('initWeights', () => {
     const neurons = 30;
     const stride = 32;
     const w = new Float32Array(pre * stride);
-    const rng = new Prng(42);
+    const rng = createRng(42);
     initWeights(w, pre, neurons, stride, { dist: 'uniform', low: 0, high: 0.3 }, () => rng.nextFloat24());
     let sum = 0;
     let sq = 0;
@@ -183,14 +183,14 @@ describe('initWeights', () => {
     expect(Math.abs(mean - 0.15)).toBeLessThan((5 * 0.3) / Math.sqrt(12 * n));
     expect(Math.abs(sq / n - mean * mean - 0.09 / 12)).toBeLessThan(2e-4);
     // Same draw sequence as the PRNG's row-major stream.
-    const ref = new Prng(42);
+    const ref = createRng(42);
     expect(w[0]).toBe(f(f(f(0.3) * ref.nextFloat24()) + 0));
     expect(w[1]).toBe(f(f(f(0.3) * ref.nextFloat24()) + 0));
   });
 
   it('a Network’s initial weights are its PRNG’s first draws, row-major', () => {
     const net = new Network(tinySpec({ inputs: 20, neurons: 7, seed: 42, dense: { init: { dist: 'uniform', low: 0.1, high: 0.6 } } }));
-    const rng = new Prng(42);
+    const rng = createRng(42);
     const span = f(0.6 - 0.1);
     const want = Float32Array.from({ length: 20 * 7 }, () => f(f(span * rng.nextFloat24()) + f(0.1)));
     sameBits(net.denseWeights(), want, 'initial weights');

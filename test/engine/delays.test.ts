@@ -5,7 +5,7 @@
  * delay is the same network as none.
  */
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../../src/engine/prng.js';
+import { createRng } from '../../src/engine/network.js';
 import { decayFactor } from '../../src/engine/spec.js';
 import { f, leak, run, sameBits, spikeTrain, tinyNet, tinySpec, trace, type TinyOptions } from './tiny.js';
 import { createRecording, Network } from '../../src/engine/network.js';
@@ -29,7 +29,7 @@ describe('delays', () => {
       const net = tinyNet({ inputs, neurons, seed: 9, dtMs: dt, dense: { init, delay: { minMs, maxMs } } });
       const D = net.delays()!;
       expect(D.length).toBe(inputs * neurons);
-      const rng = new Prng(9);
+      const rng = createRng(9);
       if (init.dist === 'uniform') for (let e = 0; e < inputs * neurons; e++) rng.nextFloat24();
       for (let e = 0; e < inputs * neurons; e++) expect(D[e]).toBe(Math.round(rng.nextFloat24() * ((maxMs - minMs) / dt) + minMs / dt));
       expect(Math.min(...D)).toBeGreaterThanOrEqual(minMs / dt);

@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRecording, Network, type NetworkSpec } from '../../src/engine/network.js';
-import { Prng } from '../../src/engine/prng.js';
+import { createRng } from '../../src/engine/network.js';
 import { decayFactor } from '../../src/engine/spec.js';
 import { resolveDefinition } from '../../src/experiment/presets.js';
 import { experimentDefinitionSchema, type AdaptiveLifLayer, type DenseConnection, type ExperimentDefinition, type LifLayer } from '../../src/experiment/schema.js';
@@ -85,7 +85,7 @@ function compareWithReference(spec: NetworkSpec, schedule: [number, boolean][]):
     const encoded = createRecording([]);
     encoder.runSample(trainImage(k), false, encoded);
     expect(encoded.excitatory).toEqual([]);
-    const refRng = new Prng(0);
+    const refRng = createRng(0);
     refRng.setState(encoder.rng.getState());
     const rec = createRecording([]);
     net.runSample(trainImage(k), learning, rec);

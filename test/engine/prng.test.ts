@@ -1,9 +1,10 @@
 /**
- * Prng (xoshiro128** 1.1 seeded by splitmix32) against an independent BigInt implementation written
- * from the published algorithms, plus statistical checks of the derived helpers.
+ * The network's random stream (xoshiro128** 1.1 seeded by splitmix32, run by the kernel) against an
+ * independent BigInt implementation written from the published algorithms, plus statistical
+ * checks of the derived helpers.
  */
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../../src/engine/prng.js';
+import { createRng } from '../../src/engine/network.js';
 
 const M32 = 0xffffffffn;
 
@@ -49,7 +50,7 @@ function refSplitmix32(seed: number, count: number): number[] {
 
 describe('Prng: xoshiro128** core', () => {
   it('matches the reference algorithm from state {1,2,3,4} (11520, 0, 5927040, ...)', () => {
-    const rng = new Prng(0);
+    const rng = createRng(0);
     rng.setState(Uint32Array.of(1, 2, 3, 4));
     const ref = new RefXoshiro128ss([1, 2, 3, 4]);
     const got: number[] = [];
@@ -67,7 +68,7 @@ describe('Prng: xoshiro128** core', () => {
 
   it('is seeded through splitmix32 and then follows the reference stream', () => {
     for (const seed of [0, 1, 42, 0xdeadbeef, 2 ** 32 - 1]) {
-      const rng = new Prng(seed);
+      const rng = createRng(seed);
       const words = refSplitmix32(seed, 4);
       expect(Array.from(rng.getState())).toEqual(words);
       const ref = new RefXoshiro128ss(words);
@@ -76,7 +77,7 @@ describe('Prng: xoshiro128** core', () => {
   });
 
   it('nextU32 returns unsigned 32-bit integers', () => {
-    const rng = new Prng(7);
+    const rng = createRng(7);
     let sawHigh = false;
     for (let k = 0; k < 10000; k++) {
       const u = rng.nextU32();
@@ -89,9 +90,9 @@ describe('Prng: xoshiro128** core', () => {
   });
 
   it('is deterministic per seed, and different seeds give different streams', () => {
-    const a = new Prng(123);
-    const b = new Prng(123);
-    const c = new Prng(124);
+    const a = createRng(123);
+    const b = createRng(123);
+    const c = createRng(124);
     const sa = Array.from({ length: 100 }, () => a.nextU32());
     const sb = Array.from({ length: 100 }, () => b.nextU32());
     const sc = Array.from({ length: 100 }, () => c.nextU32());
@@ -103,30 +104,30 @@ describe('Prng: xoshiro128** core', () => {
   });
 
   it('getState/setState round-trip continues the same stream', () => {
-    const a = new Prng(99);
+    const a = createRng(99);
     for (let k = 0; k < 37; k++) a.nextU32();
     const saved = a.getState();
     const cont = Array.from({ length: 50 }, () => a.nextU32());
-    const b = new Prng(5);
+    const b = createRng(5);
     b.setState(saved);
     expect(Array.from({ length: 50 }, () => b.nextU32())).toEqual(cont);
     // getState returns a copy: mutating it does not change the generator.
-    const c = new Prng(1);
+    const c = createRng(1);
     const st = c.getState();
-    const next = new Prng(1).nextU32();
+    const next = createRng(1).nextU32();
     st[0] ^= 0xffff;
     expect(c.nextU32()).toBe(next);
   });
 
   it('setState rejects a state of the wrong length', () => {
-    expect(() => new Prng(1).setState(Uint32Array.of(1, 2, 3))).toThrow(/4/);
+    expect(() => createRng(1).setState(Uint32Array.of(1, 2, 3))).toThrow(/4/);
   });
 });
 
 describe('Prng: derived draws', () => {
   it('nextFloat24 is (u >>> 8)·2^-24: in [0,1), on the 2^-24 grid, mean ≈ 0.5', () => {
-    const rng = new Prng(2024);
-    const ref = new Prng(2024);
+    const rng = createRng(2024);
+    const ref = createRng(2024);
     const n = 100000;
     let sum = 0;
     let sumSq = 0;
@@ -144,27 +145,15 @@ describe('Prng: derived draws', () => {
     expect(Math.abs(variance - 1 / 12)).toBeLessThan(0.002);
   });
 
-  it('nextDouble is in [0,1) with mean ≈ 0.5', () => {
-    const rng = new Prng(3);
-    const n = 50000;
-    let sum = 0;
-    for (let k = 0; k < n; k++) {
-      const x = rng.nextDouble();
-      if (!(x >= 0 && x < 1)) throw new Error(`out of range: ${x}`);
-      sum += x;
-    }
-    expect(Math.abs(sum / n - 0.5)).toBeLessThan((5 * Math.sqrt(1 / 12)) / Math.sqrt(n));
-  });
-
   it('below(n) is always an integer in [0, n)', () => {
-    const rng = new Prng(11);
+    const rng = createRng(11);
     for (const n of [1, 2, 3, 7, 10, 1000, 65537, 2 ** 21 - 1]) {
       for (let k = 0; k < 5000; k++) {
         const x = rng.below(n);
         if (!(Number.isInteger(x) && x >= 0 && x < n)) throw new Error(`below(${n}) gave ${x}`);
       }
     }
-    const one = new Prng(4);
+    const one = createRng(4);
     for (let k = 0; k < 100; k++) expect(one.below(1)).toBe(0);
   });
 
@@ -177,7 +166,7 @@ describe('Prng: derived draws', () => {
       [37, 100000, 100], // df 36: p(χ² > 100) ≈ 1e-7
     ];
     for (const [n, draws, crit] of cases) {
-      const rng = new Prng(1000 + n);
+      const rng = createRng(1000 + n);
       const bins = new Float64Array(n);
       for (let k = 0; k < draws; k++) bins[rng.below(n)]++;
       const e = draws / n;
@@ -193,7 +182,7 @@ describe('Prng: derived draws', () => {
 
   it('below(n) for large n has mean ≈ (n−1)/2 and covers both halves equally', () => {
     const n = 1_500_007;
-    const rng = new Prng(77);
+    const rng = createRng(77);
     const draws = 100000;
     let sum = 0;
     let low = 0;

@@ -1,7 +1,8 @@
 /**
- * xoshiro128** 1.1 (Blackman & Vigna): the kernel's random stream. Its state is the network's
- * PRNG state (network.ts loads it before a sample and reads it back after), so encoding and the
- * one-spike choice continue one stream that checkpoints save exactly.
+ * xoshiro128** 1.1 (Blackman & Vigna), seeded through splitmix32: the network's one random
+ * stream. Initialization and shuffles on the host (src/engine/prng.ts) draw from it through the
+ * exports, encoding and the one-spike choice inside the kernel; checkpoints save its 128-bit
+ * state exactly.
  */
 let r0: u32 = 1;
 let r1: u32 = 0;
@@ -34,6 +35,32 @@ export function below(n: u32): u32 {
     }
   }
   return <u32>(m >> 32);
+}
+
+/** splitmix32 expansion of a 32-bit seed into the four state words (never all zero). */
+export function seedRng(seed: u32): void {
+  let x = seed;
+  x += 0x9e3779b9;
+  r0 = splitmix(x);
+  x += 0x9e3779b9;
+  r1 = splitmix(x);
+  x += 0x9e3779b9;
+  r2 = splitmix(x);
+  x += 0x9e3779b9;
+  r3 = splitmix(x);
+  if ((r0 | r1 | r2 | r3) == 0) r0 = 1;
+}
+
+function splitmix(x: u32): u32 {
+  let z = x;
+  z = (z ^ (z >>> 16)) * 0x85ebca6b;
+  z = (z ^ (z >>> 13)) * 0xc2b2ae35;
+  return z ^ (z >>> 16);
+}
+
+/** The next 32-bit draw, for the host (weight and delay initialization, shuffles). */
+export function rngNext(): u32 {
+  return nextU32();
 }
 
 export function setRng(a: u32, b: u32, c: u32, d: u32): void {
