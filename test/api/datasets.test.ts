@@ -1,0 +1,282 @@
+/**
+ * Datasets over real HTTP against a real listening server (embedded store): upload in the
+ * documented multipart shape, describe, preview, deduplicate, train on it, download the weights,
+ * delete — and every bad upload rejected with a 4xx naming the problem, leaving nothing behind.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeNpyFloat32 } from '../../src/io/npy.js';
+import { bytesOf, form, idx, npy, shapesIdx } from '../helpers/datasets.js';
+import { expectDocumented } from '../helpers/openapi.js';
+import { json, post, startServer, waitFor, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer({ MAX_DATASET_BYTES: String(2 * 1024 * 1024) });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function upload(fd: FormData) {
+  const res = await fetch(`${server.url}/v1/datasets`, { method: 'POST', body: fd });
+  const body = await json(res);
+  await expectDocumented('POST', '/v1/datasets', res, body);
+  return { res, body };
+}
+
+const storedDirs = async () => (await readdir(path.join(server.dataDir, 'datasets'))).sort();
+const uploadLeftovers = async () => readdir(path.join(server.dataDir, 'uploads'));
+
+const waitDone = (id: string) =>
+  waitFor(async () => {
+    const e = await json(await fetch(`${server.url}/v1/experiments/${id}`));
+    return ['completed', 'failed', 'cancelled'].includes(e.status) ? e : undefined;
+  }, { what: 'experiment end', timeoutMs: 120_000 });
+
+describe('datasets API', () => {
+  const set = shapesIdx(800, 200);
+  let id: string;
+  let sha: string;
+
+  it('stores an IDX upload and describes it', async () => {
+    const { trainImages, trainLabels, testImages, testLabels } = set;
+    const { res, body } = await upload(form({ trainImages, trainLabels, testImages, testLabels }, { name: 'shapes 16×16' }));
+    expect(res.status).toBe(201);
+    expect(res.headers.get('location')).toBe(`/v1/datasets/${body.id}`);
+    expect(body).toMatchObject({
+      name: 'shapes 16×16',
+      kind: 'images',
+      shape: { height: 16, width: 16, channels: 1 },
+      classes: 4,
+      labelled: true,
+      train: { count: 800, classCounts: [200, 200, 200, 200] },
+      test: { count: 200, classCounts: [50, 50, 50, 50] },
+      deduplicated: false,
+    });
+    expect(body.sha256).toMatch(/^[0-9a-f]{64}$/);
+    id = body.id;
+    sha = body.sha256;
+    expect(await storedDirs()).toEqual([sha]);
+
+    const got = await fetch(`${server.url}/v1/datasets/${id}`);
+    const detail = await json(got);
+    await expectDocumented('GET', '/v1/datasets/{id}', got, detail);
+    expect(detail).toMatchObject({ id, sha256: sha, usedBy: [] });
+
+    const list = await fetch(`${server.url}/v1/datasets`);
+    const page = await json(list);
+    await expectDocumented('GET', '/v1/datasets', list, page);
+    expect(page.items.map((d: { id: string }) => d.id)).toEqual([id]);
+    expect(page.total).toBe(1);
+  });
+
+  it('draws a preview of the first samples', async () => {
+    const res = await fetch(`${server.url}/v1/datasets/${id}/preview.png?count=4&scale=1`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/png');
+    const png = PNG.sync.read(Buffer.from(await res.arrayBuffer()));
+    // 2×2 tiles of 16×16 with 1-pixel gaps.
+    expect([png.width, png.height]).toEqual([2 * 17 + 1, 2 * 17 + 1]);
+    // Tile 0 is training image 0, pixel for pixel.
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) expect(png.data[((1 + y) * png.width + 1 + x) * 4]).toBe(set.raw.train.images[y * 16 + x]);
+  });
+
+  it('stores identical content once: the same data as NPY (int64 labels, float32 in [0, 1]) is the same dataset', async () => {
+    const tr = set.raw.train;
+    const te = set.raw.test;
+    const f32 = (b: Uint8Array) => bytesOf(Float32Array.from(b, (v) => v / 255));
+    const i64 = (b: Uint8Array) => bytesOf(BigInt64Array.from(b, (v) => BigInt(v)));
+    const { res, body } = await upload(
+      form({
+        trainImages: { bytes: npy('<f4', [800, 256], f32(tr.images)), filename: 'x_train.npy' },
+        trainLabels: { bytes: npy('<i8', [800], i64(tr.labels)), filename: 'y_train.npy' },
+        testImages: { bytes: npy('<f4', [200, 16, 16], f32(te.images)), filename: 'x_test.npy' },
+        testLabels: { bytes: npy('<i8', [200], i64(te.labels)), filename: 'y_test.npy' },
+      }),
+    );
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ id, sha256: sha, deduplicated: true });
+    expect(await storedDirs()).toEqual([sha]);
+  });
+
+  it('trains a 16×16 network on it far above chance, and the weights follow 16×16', async () => {
+    const res = await post(`${server.url}/v1/experiments`, {
+      preset: 'diehl-cook-2015', neurons: 16, seed: 3, dataset: { id }, labelUpdateInterval: 200,
+      stream: { spikesEvery: 0, weightsEvery: 0 },
+    });
+    const created = await json(res);
+    expect(res.status, JSON.stringify(created)).toBe(201);
+    expect(created.definition.layers[0].size).toBe(256);
+    expect(created.definition.dataset).toMatchObject({ name: 'upload', id, train: 800, test: 200, resolved: { sha256: sha, height: 16, width: 16 } });
+    const done = await waitDone(created.id);
+    expect(done.status, done.error).toBe('completed');
+    // 4 classes: chance is 25 %.
+    expect(done.result.accuracy.allActivity).toBeGreaterThan(0.7);
+    console.log(`shapes 16×16, 16 neurons, 800 train: test accuracy ${done.result.accuracy.allActivity}`);
+    const conf = await json(await fetch(`${server.url}/v1/experiments/${created.id}/confusion`));
+    expect(conf.labels).toEqual([0, 1, 2, 3]);
+
+    const npyRes = await fetch(`${server.url}/v1/experiments/${created.id}/weights?format=npy`);
+    const w = decodeNpyFloat32(new Uint8Array(await npyRes.arrayBuffer()));
+    expect(w.shape).toEqual([256, 16]);
+    const pngRes = await fetch(`${server.url}/v1/experiments/${created.id}/weights?format=png`);
+    const png = PNG.sync.read(Buffer.from(await pngRes.arrayBuffer()));
+    expect([png.width, png.height]).toEqual([4 * 17 + 1, 4 * 17 + 1]);
+
+    // Classify takes 16×16 images now.
+    const cls = await post(`${server.url}/v1/experiments/${created.id}/classify`, { images: [Array.from(set.raw.test.images.subarray(0, 256))] });
+    expect(cls.status).toBe(200);
+    const bad = await post(`${server.url}/v1/experiments/${created.id}/classify`, { images: [new Array(784).fill(0)] });
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).message).toMatch(/256 pixel values or 16 rows of 16/);
+  });
+
+  it('refuses to delete a dataset a queued or running experiment uses (409), deletes it otherwise', async () => {
+    const res = await post(`${server.url}/v1/experiments`, {
+      preset: 'diehl-cook-2015', neurons: 16, dataset: { id }, epochs: 10, stream: { spikesEvery: 0, weightsEvery: 0 },
+    });
+    const exp = await json(res);
+    expect(res.status).toBe(201);
+    const del = await fetch(`${server.url}/v1/datasets/${id}`, { method: 'DELETE' });
+    const body = await json(del);
+    await expectDocumented('DELETE', '/v1/datasets/{id}', del, body);
+    expect(del.status).toBe(409);
+    expect(body.message).toContain(exp.id);
+    await post(`${server.url}/v1/experiments/${exp.id}/cancel`, {});
+    const del2 = await fetch(`${server.url}/v1/datasets/${id}`, { method: 'DELETE' });
+    expect(del2.status).toBe(204);
+    expect((await fetch(`${server.url}/v1/datasets/${id}`)).status).toBe(404);
+    expect(await storedDirs()).toEqual([]);
+    // An experiment naming a deleted dataset is a 400 naming the field.
+    const again = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', dataset: { id } });
+    expect(again.status).toBe(400);
+    expect(await json(again)).toMatchObject({ field: 'dataset.id' });
+  });
+});
+
+describe('bad uploads: a 4xx naming the problem, and nothing stored', () => {
+  const img = (n: number) => idx([n, 8, 8], new Uint8Array(n * 64).fill(7));
+  const lab = (n: number, v = 1) => idx([n], new Uint8Array(n).fill(v));
+  const f = (bytes: Uint8Array, filename: string) => ({ bytes, filename });
+  const truncated = img(10).subarray(0, 16 + 9 * 64 + 5);
+  const cases: { name: string; fd: () => FormData; status: number; field: string; message: RegExp }[] = [
+    {
+      name: 'wrong magic number',
+      fd: () => form({ trainImages: f(Uint8Array.from([0x50, 0x4b, 3, 4, ...new Uint8Array(64)]), 'train-images-idx3-ubyte') }),
+      status: 400, field: 'trainImages', message: /bad IDX magic number 0x504b0304/,
+    },
+    {
+      name: 'NPY name without the NPY magic',
+      fd: () => form({ trainImages: f(img(2), 'x.npy') }),
+      status: 400, field: 'trainImages', message: /magic \\x93NUMPY is missing/,
+    },
+    {
+      name: 'truncated file',
+      fd: () => form({ trainImages: f(truncated, 'train-images-idx3-ubyte') }),
+      status: 400, field: 'trainImages', message: /truncated IDX file: 597 bytes, expected 656/,
+    },
+    {
+      name: 'image/label count mismatch',
+      fd: () => form({ trainImages: f(img(10), 'a-ubyte'), trainLabels: f(lab(9), 'b-ubyte') }),
+      status: 400, field: 'trainLabels', message: /9 labels for 10 images/,
+    },
+    {
+      name: 'label out of the declared classes',
+      fd: () => form({ trainImages: f(img(10), 'a-ubyte'), trainLabels: f(lab(10, 7), 'b-ubyte') }, { classes: '4' }),
+      status: 400, field: 'trainLabels', message: /label 7 at index 0 is out of range: labels must be 0…3/,
+    },
+    {
+      name: 'negative label',
+      fd: () => form({ trainImages: f(img(2), 'a-ubyte'), trainLabels: f(npy('<i4', [2], bytesOf(Int32Array.from([0, -1]))), 'y.npy') }),
+      status: 400, field: 'trainLabels', message: /label -1 at index 1 is out of range/,
+    },
+    {
+      name: 'wrong dtype (float64 images)',
+      fd: () => form({ trainImages: f(npy('<f8', [2, 8, 8], new Uint8Array(2 * 64 * 8)), 'x.npy') }),
+      status: 400, field: 'trainImages', message: /unsupported \.npy dtype '<f8'/,
+    },
+    {
+      name: 'wrong dtype (float labels)',
+      fd: () => form({ trainImages: f(img(2), 'a-ubyte'), trainLabels: f(npy('<f4', [2], new Uint8Array(8)), 'y.npy') }),
+      status: 400, field: 'trainLabels', message: /labels must be integers/,
+    },
+    {
+      name: 'float32 intensities out of range',
+      fd: () => form({ trainImages: f(npy('<f4', [1, 2, 2], bytesOf(Float32Array.from([0, 1, 300, 2]))), 'x.npy') }),
+      status: 400, field: 'trainImages', message: /must lie in \[0, 1\] or \[0, 255\]/,
+    },
+    {
+      name: 'too large',
+      fd: () => form({ trainImages: f(idx([3000, 28, 28], new Uint8Array(3000 * 784)), 'train-images-idx3-ubyte') }),
+      status: 413, field: 'body', message: /exceeds MAX_DATASET_BYTES = 2097152 bytes/,
+    },
+    {
+      name: 'unsupported format',
+      fd: () => form({ trainImages: f(new Uint8Array([0x89, 0x50, 0x4e, 0x47]), 'digits.png') }),
+      status: 415, field: 'trainImages', message: /unsupported format "digits.png"/,
+    },
+    {
+      name: 'gzip-compressed IDX',
+      fd: () => form({ trainImages: f(new Uint8Array([0x1f, 0x8b, 8, 0]), 'train-images-idx3-ubyte.gz') }),
+      status: 415, field: 'trainImages', message: /gzip-compressed/,
+    },
+    {
+      name: 'test images of another size',
+      fd: () => form({ trainImages: f(img(2), 'a-ubyte'), testImages: f(idx([2, 9, 9], new Uint8Array(162)), 'b-ubyte') }),
+      status: 400, field: 'testImages', message: /test images are 9×9 but training images 8×8/,
+    },
+    {
+      name: 'no training images',
+      fd: () => form({ testImages: f(img(2), 'a-ubyte') }),
+      status: 400, field: 'trainImages', message: /training images file is required/,
+    },
+    {
+      name: 'unknown file field',
+      fd: () => form({ trainImages: f(img(2), 'a-ubyte'), extra: f(img(2), 'b-ubyte') }),
+      status: 400, field: 'extra', message: /unknown file field extra/,
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const before = await storedDirs();
+      const listed = (await json(await fetch(`${server.url}/v1/datasets`))).total;
+      const { res, body } = await upload(c.fd());
+      expect(res.status).toBe(c.status);
+      expect(body).toMatchObject({ statusCode: c.status, field: c.field });
+      expect(body.message).toMatch(c.message);
+      expect(await storedDirs()).toEqual(before);
+      expect(await uploadLeftovers()).toEqual([]);
+      expect((await json(await fetch(`${server.url}/v1/datasets`))).total).toBe(listed);
+    });
+  }
+
+  it('a body that is not multipart is a 415', async () => {
+    const res = await post(`${server.url}/v1/datasets`, { trainImages: [1, 2, 3] });
+    const body = await json(res);
+    await expectDocumented('POST', '/v1/datasets', res, body);
+    expect(res.status).toBe(415);
+    expect(body.message).toMatch(/multipart\/form-data/);
+  });
+});
+
+describe('built-in generators through the API', () => {
+  it('trains on oriented bars and reports orientation tuning', async () => {
+    const res = await post(`${server.url}/v1/experiments`, {
+      preset: 'diehl-cook-2015', neurons: 16, seed: 0, dataset: { name: 'oriented-bars', train: 800, test: 160 }, stream: { spikesEvery: 0, weightsEvery: 0 },
+    });
+    const created = await json(res);
+    expect(res.status, JSON.stringify(created)).toBe(201);
+    expect(created.definition.layers[0].size).toBe(256);
+    const done = await waitDone(created.id);
+    expect(done.status, done.error).toBe('completed');
+    const t = await fetch(`${server.url}/v1/experiments/${created.id}/tuning`);
+    const tuning = await json(t);
+    await expectDocumented('GET', '/v1/experiments/{id}/tuning', t, tuning);
+    expect(tuning).toMatchObject({ kind: 'orientation', anglesDeg: [0, 22.5, 45, 67.5, 90, 112.5, 135, 157.5] });
+    expect(tuning.curves).toHaveLength(16);
+  });
+});
