@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMnist } from '../../src/io/mnist.js';
 import { decodeNpyFloat32 } from '../../src/io/npy.js';
 import { bytesOf, form, idx, npy, shapesIdx } from '../helpers/datasets.js';
 import { expectDocumented } from '../helpers/openapi.js';
@@ -154,6 +155,37 @@ describe('datasets API', () => {
     const again = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', dataset: { id } });
     expect(again.status).toBe(400);
     expect(await json(again)).toMatchObject({ field: 'dataset.id' });
+  });
+});
+
+describe('an upload of MNIST images is MNIST', () => {
+  it('trains to the same weights, bit for bit, as the built-in MNIST on the same images', async () => {
+    const m = loadMnist();
+    const [nTrain, nTest] = [1200, 300];
+    const files = {
+      trainImages: { bytes: idx([nTrain, 28, 28], m.train.images.subarray(0, nTrain * 784)), filename: 'train-images-idx3-ubyte' },
+      trainLabels: { bytes: idx([nTrain], m.train.labels.subarray(0, nTrain)), filename: 'train-labels-idx1-ubyte' },
+      testImages: { bytes: idx([nTest, 28, 28], m.test.images.subarray(0, nTest * 784)), filename: 't10k-images-idx3-ubyte' },
+      testLabels: { bytes: idx([nTest], m.test.labels.subarray(0, nTest)), filename: 't10k-labels-idx1-ubyte' },
+    };
+    const { res, body } = await upload(form(files));
+    expect(res.status).toBe(201);
+    // Unshuffled, both runs see training images 0..999 in order and test images 0..299.
+    const common = { preset: 'diehl-cook-2015', neurons: 20, seed: 4, train: 1000, test: nTest, shuffle: false, stream: { spikesEvery: 0, weightsEvery: 0 } };
+    const ids = [];
+    for (const extra of [{ dataset: { id: body.id } }, {}]) {
+      const r = await post(`${server.url}/v1/experiments`, { ...common, ...extra });
+      expect(r.status).toBe(201);
+      ids.push((await json(r)).id);
+    }
+    const [uploaded, builtin] = [await waitDone(ids[0]), await waitDone(ids[1])];
+    expect(uploaded.status, uploaded.error).toBe('completed');
+    expect(builtin.status, builtin.error).toBe('completed');
+    expect(uploaded.result.weightsSha256).toBe(builtin.result.weightsSha256);
+    expect(uploaded.result.accuracy).toEqual(builtin.result.accuracy);
+    const w = decodeNpyFloat32(new Uint8Array(await (await fetch(`${server.url}/v1/experiments/${ids[0]}/weights?format=npy`)).arrayBuffer()));
+    expect(w.shape).toEqual([784, 20]);
+    expect((await fetch(`${server.url}/v1/datasets/${body.id}`, { method: 'DELETE' })).status).toBe(204);
   });
 });
 
