@@ -10,8 +10,9 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { DatasetError, readArrayHeader, streamValues, type ArrayHeader } from './formats.js';
 import type { CanonicalPart } from './loader.js';
+import { eventFileFields, ingestEvents } from './ingest-events.js';
 
-export const uploadFileFields = ['trainImages', 'trainLabels', 'testImages', 'testLabels'] as const;
+export const uploadFileFields = ['trainImages', 'trainLabels', 'testImages', 'testLabels', 'trainEvents', 'trainOffsets', 'testEvents', 'testOffsets'] as const;
 export type UploadFileField = (typeof uploadFileFields)[number];
 
 export interface UploadedFile {
@@ -29,16 +30,19 @@ export interface IngestOptions {
 }
 
 export interface DatasetMeta {
-  kind: 'images';
+  kind: 'images' | 'events';
   height: number;
   width: number;
-  channels: 1;
+  /** 1 for images; 2 (OFF, ON) for event streams. */
+  channels: 1 | 2;
   classes: number;
   labelled: boolean;
   train: { count: number; classCounts: number[] | null };
   test: { count: number; classCounts: number[] | null };
   /** Source of each split's images (for the record). */
-  sources: Record<string, { format: 'idx' | 'npy'; dtype: string; shape: number[]; filename: string }>;
+  sources: Record<string, { format: 'idx' | 'npy' | 'nmnist'; dtype: string; shape: number[]; filename: string }>;
+  /** Event streams: total events per split. */
+  events?: { train: number; test: number };
   /** SHA-256 and size of each canonical part. */
   parts: Partial<Record<CanonicalPart, { bytes: number; sha256: string }>>;
 }
@@ -189,7 +193,8 @@ export async function ingestUpload(
   opts: IngestOptions,
   outDir: string,
 ): Promise<{ meta: DatasetMeta; sha256: string }> {
-  if (!files.trainImages) throw new DatasetError('trainImages', 'missing_file', 'the training images file is required');
+  if (eventFileFields.some((f) => files[f])) return ingestEventUpload(files, opts, outDir);
+  if (!files.trainImages) throw new DatasetError('trainImages', 'missing_file', 'the training images file is required (or trainEvents with trainOffsets for event streams)');
   if (files.testLabels && !files.testImages) throw new DatasetError('testLabels', 'missing_file', 'test labels were given without test images');
   const labelled = files.trainLabels !== undefined;
   if (files.testImages && labelled !== (files.testLabels !== undefined)) {
@@ -255,6 +260,73 @@ export async function ingestUpload(
     test: { count: test?.count ?? 0, classCounts: testCounts },
     sources,
     parts,
+  };
+  return { meta, sha256: datasetHash(meta) };
+}
+
+/** Event streams with optional labels (see ingest-events.ts). */
+async function ingestEventUpload(
+  files: Partial<Record<UploadFileField, UploadedFile>>,
+  opts: IngestOptions,
+  outDir: string,
+): Promise<{ meta: DatasetMeta; sha256: string }> {
+  const images = (['trainImages', 'testImages'] as const).find((f) => files[f]);
+  if (images) throw new DatasetError(images, 'invalid_field', 'a dataset holds images or events, not both');
+  if (opts.width !== undefined && opts.width > MAX_SIDE) throw new DatasetError('width', 'invalid_field', `at most ${MAX_SIDE}`);
+  const ev = await ingestEvents(files, { width: opts.width, height: opts.height }, outDir);
+  if (ev.width > MAX_SIDE || ev.height > MAX_SIDE) throw new DatasetError('trainEvents', 'wrong_shape', `the events span ${ev.width}×${ev.height}; each side must be at most ${MAX_SIDE}`);
+  const labelled = files.trainLabels !== undefined;
+  if (files.testEvents && labelled !== (files.testLabels !== undefined)) {
+    throw new DatasetError(labelled ? 'testLabels' : 'trainLabels', 'missing_file', 'give labels for both splits or for neither');
+  }
+  const headers: Partial<Record<UploadFileField, ArrayHeader>> = {};
+  for (const f of ['trainLabels', 'testLabels'] as const) {
+    const file = files[f];
+    if (file) headers[f] = await readArrayHeader(file.path, file.size, f, file.filename);
+  }
+  for (const [f, count] of [['trainLabels', ev.train.count], ['testLabels', ev.test.count]] as const) {
+    const h = headers[f];
+    if (h && h.shape[0] !== count) throw new DatasetError(f, 'count_mismatch', `${h.shape[0]} labels for ${count} samples`);
+  }
+  let classes = 1;
+  if (labelled) {
+    if (opts.classes !== undefined) classes = opts.classes;
+    else {
+      let max = await maxLabel(files.trainLabels!, headers.trainLabels!, 'trainLabels');
+      if (files.testLabels) max = Math.max(max, await maxLabel(files.testLabels, headers.testLabels!, 'testLabels'));
+      classes = Math.max(1, max + 1);
+    }
+  }
+  const parts: DatasetMeta['parts'] = { ...ev.parts };
+  let trainCounts: number[] | null = null;
+  let testCounts: number[] | null = null;
+  if (labelled) {
+    const r = await convertLabels(files.trainLabels!, headers.trainLabels!, 'trainLabels', ev.train.count, classes, path.join(outDir, 'train-labels.bin'));
+    parts['train-labels'] = { bytes: r.bytes, sha256: r.sha256 };
+    trainCounts = r.counts;
+    if (files.testLabels) {
+      const t = await convertLabels(files.testLabels, headers.testLabels!, 'testLabels', ev.test.count, classes, path.join(outDir, 'test-labels.bin'));
+      parts['test-labels'] = { bytes: t.bytes, sha256: t.sha256 };
+      testCounts = t.counts;
+    }
+  }
+  const sources: DatasetMeta['sources'] = { ...ev.sources };
+  for (const f of ['trainLabels', 'testLabels'] as const) {
+    const h = headers[f];
+    if (h) sources[f] = { format: h.format, dtype: h.dtype, shape: h.shape, filename: files[f]!.filename };
+  }
+  const meta: DatasetMeta = {
+    kind: 'events',
+    height: ev.height,
+    width: ev.width,
+    channels: 2,
+    classes,
+    labelled,
+    train: { count: ev.train.count, classCounts: trainCounts },
+    test: { count: ev.test.count, classCounts: testCounts },
+    sources,
+    parts,
+    events: { train: ev.train.events, test: ev.test.events },
   };
   return { meta, sha256: datasetHash(meta) };
 }

@@ -35,7 +35,8 @@ export interface LoadOptions {
  * Canonical files of a stored dataset, in `<datasetsDir>/<sha256>/`: raw uint8 bytes, no header
  * (the shape is in the dataset record and in the definition's `dataset.resolved`).
  */
-export const canonicalParts = ['train-images', 'train-labels', 'test-images', 'test-labels'] as const;
+export const canonicalParts = ['train-images', 'train-labels', 'test-images', 'test-labels', 'train-events', 'train-offsets', 'test-events', 'test-offsets'] as const;
+/** Images: uint8 [N, H·W]; labels: uint8 [N]; events: uint32 [E, 4] (x, y, t µs, p); offsets: uint32 [N+1]. */
 export type CanonicalPart = (typeof canonicalParts)[number];
 export const partFile = (dir: string, sha256: string, part: CanonicalPart) => path.join(dir, sha256, `${part}.bin`);
 

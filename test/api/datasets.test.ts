@@ -9,6 +9,8 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist } from '../../src/io/mnist.js';
 import { decodeNpyFloat32 } from '../../src/io/npy.js';
+import { encodeNmnist } from '../../src/data/events.js';
+import { movingBars } from '../../src/data/generators.js';
 import { bytesOf, form, idx, npy, shapesIdx } from '../helpers/datasets.js';
 import { expectDocumented } from '../helpers/openapi.js';
 import { json, post, startServer, waitFor, type TestServer } from '../helpers/server.js';
@@ -187,6 +189,78 @@ describe('an upload of MNIST images is MNIST', () => {
     expect(w.shape).toEqual([784, 20]);
     expect((await fetch(`${server.url}/v1/datasets/${body.id}`, { method: 'DELETE' })).status).toBe(204);
   });
+});
+
+describe('event-stream datasets', () => {
+  // 24 moving-bar samples (8 directions) as concatenated events with per-sample offsets.
+  const bars = movingBars({ side: 16, directions: 8, barWidth: 2, speed: 0.1, eventProbability: 0.9, noiseHz: 1, dataSeed: 2 }, 'train', 24);
+  const total = bars.samples.reduce((a, e) => a + e.tUs.length, 0);
+  const rows = new Int32Array(total * 4);
+  const offsets = new Int32Array(24);
+  let at = 0;
+  bars.samples.forEach((e, k) => {
+    offsets[k] = at;
+    for (let i = 0; i < e.tUs.length; i++, at++) rows.set([e.x[i], e.y[i], e.tUs[i], e.p[i]], at * 4);
+  });
+  const nmnist = new Uint8Array(total * 5);
+  let o = 0;
+  for (const e of bars.samples) {
+    nmnist.set(encodeNmnist(e), o);
+    o += e.tUs.length * 5;
+  }
+  const labels = { bytes: idx([24], bars.labels), filename: 'labels-idx1-ubyte' };
+  let id: string;
+
+  it('stores NPY [E, 4] events with offsets; N-MNIST binary of the same events is the same dataset', async () => {
+    const { res, body } = await upload(
+      form({ trainEvents: { bytes: npy('<i4', [total, 4], bytesOf(rows)), filename: 'events.npy' }, trainOffsets: { bytes: npy('<i4', [24], bytesOf(offsets)), filename: 'offsets.npy' }, trainLabels: labels }),
+    );
+    expect(res.status, JSON.stringify(body)).toBe(201);
+    expect(body).toMatchObject({ kind: 'events', shape: { height: 16, width: 16, channels: 2 }, classes: 8, train: { count: 24, classCounts: [3, 3, 3, 3, 3, 3, 3, 3] } });
+    id = body.id;
+    const again = await upload(
+      form({ trainEvents: { bytes: nmnist, filename: 'train.bin' }, trainOffsets: { bytes: npy('<i8', [25], bytesOf(BigInt64Array.from([...offsets, total].map(BigInt)))), filename: 'offsets.npy' }, trainLabels: labels }),
+    );
+    expect(again.res.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ id, deduplicated: true });
+    const png = await fetch(`${server.url}/v1/datasets/${id}/preview.png?count=8&scale=1`);
+    expect(png.status).toBe(200);
+    const img = PNG.sync.read(Buffer.from(await png.arrayBuffer()));
+    expect([img.width, img.height]).toEqual([3 * 17 + 1, 3 * 17 + 1]);
+  });
+
+  it('an experiment on it is refused with a 400 until the engine takes event streams', async () => {
+    const res = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', neurons: 8, dataset: { id }, test: 0 });
+    const body = await json(res);
+    expect(res.status).toBe(400);
+    expect(body).toMatchObject({ field: 'dataset', message: expect.stringMatching(/event-stream datasets cannot be trained yet/) });
+    const gen = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', neurons: 8, dataset: { name: 'moving-bars' } });
+    expect(gen.status).toBe(400);
+    expect((await fetch(`${server.url}/v1/datasets/${id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
+  const ev = (r: number[][]) => ({ bytes: npy('<i4', [r.length, 4], bytesOf(Int32Array.from(r.flat()))), filename: 'e.npy' });
+  const off = (v: number[]) => ({ bytes: npy('<i4', [v.length], bytesOf(Int32Array.from(v))), filename: 'o.npy' });
+  const bad: [string, () => FormData, string, RegExp][] = [
+    ['polarity other than 0/1', () => form({ trainEvents: ev([[0, 0, 5, 1], [1, 1, 9, 2]]), trainOffsets: off([0]) }), 'trainEvents', /event 1: polarity 2 must be 0 \(OFF\) or 1 \(ON\)/],
+    ['offsets out of order', () => form({ trainEvents: ev([[0, 0, 5, 1], [1, 1, 9, 0]]), trainOffsets: off([0, 2, 1]) }), 'trainOffsets', /offset 1 at index 2 is out of order/],
+    ['events outside the declared field', () => form({ trainEvents: ev([[20, 0, 5, 1]]), trainOffsets: off([0]) }, { width: '16', height: '16' }), 'trainEvents', /x = 20 is outside the field \(0…15\)/],
+    ['a truncated N-MNIST file', () => form({ trainEvents: { bytes: nmnist.subarray(0, 12), filename: 'x.bin' }, trainOffsets: off([0]) }), 'trainEvents', /whole 5-byte events; 12 bytes leave 2 over/],
+    ['events without offsets', () => form({ trainEvents: ev([[0, 0, 5, 1]]) }), 'trainOffsets', /offsets are required/],
+    ['events [E, 3]', () => form({ trainEvents: { bytes: npy('<i4', [1, 3], new Uint8Array(12)), filename: 'e.npy' }, trainOffsets: off([0]) }), 'trainEvents', /events must be \[E, 4\]/],
+    ['labels for another number of samples', () => form({ trainEvents: ev([[0, 0, 5, 1], [1, 1, 9, 0]]), trainOffsets: off([0, 1]), trainLabels: { bytes: idx([3], new Uint8Array(3)), filename: 'l-ubyte' } }), 'trainLabels', /3 labels for 2 samples/],
+  ];
+  for (const [name, fd, field, message] of bad) {
+    it(`rejects ${name} (400) and stores nothing`, async () => {
+      const before = await storedDirs();
+      const { res, body } = await upload(fd());
+      expect(res.status).toBe(400);
+      expect(body).toMatchObject({ field });
+      expect(body.message).toMatch(message);
+      expect(await storedDirs()).toEqual(before);
+      expect(await uploadLeftovers()).toEqual([]);
+    });
+  }
 });
 
 describe('bad uploads: a 4xx naming the problem, and nothing stored', () => {

@@ -35,6 +35,8 @@ export interface DatasetRoutesDeps {
 }
 
 const textFields = ['name', 'classes', 'height', 'width'] as const;
+/** Events a preview reads at most (16 bytes each). */
+const PREVIEW_MAX_EVENTS = 1 << 20;
 
 /** The requester (API-key principal) when the tenancy layer provides one; null = sees everything. */
 export const principalOf = (request: FastifyRequest): Principal | null => ((request as unknown as { principal?: Principal | null }).principal ?? null);
@@ -237,8 +239,25 @@ export async function datasetRoutes(app: FastifyInstance, deps: DatasetRoutesDep
     const m = record.meta;
     const available = split === 'train' ? m.train.count : m.test.count;
     if (available === 0) throw new ApiError(404, 'not_found', `dataset ${record.id} has no ${split} split`);
-    const count = Math.min(asked, available);
-    const pixels = await datasets.blobs.read(record.sha256, `${split}-images`, 0, count * m.height * m.width);
+    let count = Math.min(asked, available);
+    let pixels: Uint8Array;
+    if (m.kind === 'events') {
+      // Each sample's events accumulated into one picture: ON white, OFF grey. Bounded read.
+      const offsets = new Uint32Array((await datasets.blobs.read(record.sha256, `${split}-offsets`, 0, (count + 1) * 4)).slice().buffer);
+      while (count > 1 && offsets[count]! > PREVIEW_MAX_EVENTS) count--;
+      const n = Math.min(offsets[count]!, PREVIEW_MAX_EVENTS);
+      const ev = new Uint32Array((await datasets.blobs.read(record.sha256, `${split}-events`, 0, n * 16)).slice().buffer);
+      const plane = m.height * m.width;
+      pixels = new Uint8Array(count * plane);
+      for (let k = 0; k < count; k++) {
+        for (let e = offsets[k]!; e < Math.min(offsets[k + 1]!, n); e++) {
+          const at = k * plane + ev[e * 4 + 1]! * m.width + ev[e * 4]!;
+          pixels[at] = ev[e * 4 + 3] === 1 ? 255 : Math.max(pixels[at]!, 110);
+        }
+      }
+    } else {
+      pixels = await datasets.blobs.read(record.sha256, `${split}-images`, 0, count * m.height * m.width);
+    }
     return reply.type('image/png').send(Buffer.from(encodePngGray(tile(pixels, count, m.height, m.width, scale))));
   });
 
