@@ -1,12 +1,14 @@
 /**
  * `npm run bench`: the canonical engine workload (diehl-cook-2015, 250 steps per sample, learning
- * on, then inference with learning off) at 100 and 400 neurons, median of several runs, and the
- * same workload on the C reference in ../shared/ref (built here when a C compiler is present),
- * interleaved run by run so that both see the same machine load. Prints samples/s and our speed
- * as a ratio to the reference.
+ * on, then inference with learning off) at 100, 400, 1,600 and 6,400 neurons, median of several
+ * runs, and the same workload on the C reference in ../shared/ref (built here when a C compiler
+ * is present), interleaved run by run so that both see the same machine load. Prints samples/s
+ * and our speed as a ratio to the reference. Then the samples/s of the other models and rules
+ * (no reference has them).
  *
- *   npm run bench                      # default sizes
+ *   npm run bench                      # default sizes, then the models
  *   npm run bench -- --repeats 3 --neurons 100
+ *   npm run bench -- --models-only
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { resolveDefinition } from '../src/experiment/presets.js';
+import type { ExperimentDefinition } from '../src/experiment/schema.js';
 import { runExperiment } from '../src/experiment/run.js';
 import { mnistDataDir } from '../src/io/mnist.js';
 
@@ -32,17 +35,47 @@ const median = (xs: number[]) => {
 };
 
 async function ours(neurons: number, train: number, test: number, seed: number): Promise<Measure> {
-  const def = resolveDefinition({
-    preset: 'diehl-cook-2015',
-    neurons,
-    train,
-    test,
-    seed,
-    checkpointEvery: 0,
-    stream: { spikesEvery: 0, weightsEvery: 0 },
-  });
+  return measure({ preset: 'diehl-cook-2015', neurons, train, test, seed });
+}
+
+async function measure(request: Record<string, unknown>, patch: (d: ExperimentDefinition) => void = () => {}): Promise<Measure> {
+  const def = resolveDefinition({ ...request, checkpointEvery: 0, stream: { spikesEvery: 0, weightsEvery: 0 } });
+  patch(def);
   const r = await runExperiment(def, { emit: () => {}, yieldEveryMs: 1e9 });
   return { train: r.train.samplesPerSec, test: r.test.samplesPerSec };
+}
+
+type Dense = Extract<ExperimentDefinition['connections'][number], { type: 'dense' }>;
+const dense = (d: ExperimentDefinition) => d.connections.find((c) => c.type === 'dense') as Dense;
+
+/** Every model and rule on the default network (100 neurons), and the original preset. */
+const MODELS: { name: string; request: Record<string, unknown>; patch?: (d: ExperimentDefinition) => void }[] = [
+  { name: 'diehl-cook-2015 (post-pre, current synapses)', request: { preset: 'diehl-cook-2015' } },
+  { name: '+ weight-dependent-post-pre', request: { preset: 'diehl-cook-2015' }, patch: (d) => void (dense(d).plasticity = { rule: 'weight-dependent-post-pre', nuPre: 1e-4, nuPost: 1e-2 }) },
+  { name: '+ stdp all-to-all', request: { preset: 'diehl-cook-2015' }, patch: (d) => void (dense(d).plasticity = { rule: 'stdp', aPlus: 0.01, aMinus: 1e-4, tauPlusMs: 20, tauMinusMs: 20, pairing: 'all-to-all' }) },
+  { name: '+ stdp nearest', request: { preset: 'diehl-cook-2015' }, patch: (d) => void (dense(d).plasticity = { rule: 'stdp', aPlus: 0.01, aMinus: 1e-4, tauPlusMs: 20, tauMinusMs: 20, pairing: 'nearest' }) },
+  { name: '+ diehl-cook rule', request: { preset: 'diehl-cook-2015' }, patch: (d) => void (dense(d).plasticity = { rule: 'diehl-cook', nuPre: 1e-4, nuPost: 1e-2, tauPreMs: 20, tauPost1Ms: 20, tauPost2Ms: 40 }) },
+  { name: '+ power-law', request: { preset: 'diehl-cook-2015' }, patch: (d) => void (dense(d).plasticity = { rule: 'power-law', nu: 1e-3, xTarget: 0.4, mu: 0.2, tauPreMs: 20 }) },
+  { name: '+ delays 0–10 ms', request: { preset: 'diehl-cook-2015' }, patch: (d) => void (dense(d).delay = { minMs: 0, maxMs: 10 }) },
+  { name: '+ poisson input, dt 0.5 ms', request: { preset: 'diehl-cook-2015', encoder: 'poisson', dtMs: 0.5 } },
+  { name: 'diehl-cook-2015-original (all of it, 1,000 steps/sample)', request: { preset: 'diehl-cook-2015-original' } },
+];
+
+async function models(repeats: number): Promise<void> {
+  const rows: Record<string, unknown>[] = [];
+  for (const neurons of [100, 400]) {
+    for (const m of MODELS) {
+      if (neurons === 400 && !m.name.startsWith('diehl-cook-2015')) continue;
+      const original = m.name.startsWith('diehl-cook-2015-original');
+      const train = original ? (neurons === 100 ? 1000 : 400) : 5000;
+      const runs: Measure[] = [];
+      for (let k = 0; k < repeats; k++) runs.push(await measure({ ...m.request, neurons, train, test: train / 2, seed: k }, m.patch));
+      const row = { model: m.name, neurons, trainPerSec: Math.round(median(runs.map((r) => r.train))), testPerSec: Math.round(median(runs.map((r) => r.test))) };
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
+  }
+  console.table(rows);
 }
 
 function buildReference(): string | null {
@@ -68,21 +101,30 @@ function reference(bin: string, neurons: number, train: number, test: number, se
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { repeats: { type: 'string', default: '5' }, neurons: { type: 'string' }, 'no-reference': { type: 'boolean' } },
+    options: {
+      repeats: { type: 'string', default: '5' },
+      neurons: { type: 'string' },
+      'no-reference': { type: 'boolean' },
+      'models-only': { type: 'boolean' },
+      'no-models': { type: 'boolean' },
+    },
   });
   const repeats = Number(values.repeats);
+  if (values['models-only']) return models(Math.min(repeats, 3));
   const sizes = values.neurons
     ? [{ neurons: Number(values.neurons), train: 10000, test: 5000 }]
     : [
         { neurons: 100, train: 10000, test: 5000 },
         { neurons: 400, train: 5000, test: 2000 },
+        { neurons: 1600, train: 1500, test: 600 },
+        { neurons: 6400, train: 400, test: 200 },
       ];
   const ref = values['no-reference'] ? null : buildReference();
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
   console.log(ref ? `C reference: built from ../shared/ref` : 'C reference: not available (no ../shared/ref or no C compiler)');
   const rows: Record<string, unknown>[] = [];
   for (const { neurons, train, test } of sizes) {
-    await ours(neurons, 500, 100, 99); // warm-up: JIT, MNIST load, kernel compile
+    await ours(neurons, Math.min(500, train), 100, 99); // warm-up: JIT, MNIST load, kernel compile
     const mine: Measure[] = [];
     const theirs: Measure[] = [];
     for (let k = 0; k < repeats; k++) {
@@ -109,6 +151,7 @@ async function main(): Promise<void> {
     console.log(`N=${neurons}: ${JSON.stringify(row)}`);
   }
   console.table(rows);
+  if (!values['no-models'] && !values.neurons) await models(Math.min(repeats, 3));
 }
 
 main().catch((e) => {

@@ -20,11 +20,11 @@ import { formatZodIssue } from '../experiment/errors.js';
 
 class UsageError extends Error {}
 
-const USAGE = `usage: spikelab train [--preset diehl-cook-2015 | --definition FILE] [options]
+const USAGE = `usage: spikelab train [--preset diehl-cook-2015|diehl-cook-2015-hybrid|diehl-cook-2015-original | --definition FILE] [options]
        spikelab presets
 options: --neurons N --train K --test M --validation K --epochs E --seed S --time MS --dt MS
-         --encoder bindsnet-poisson|bernoulli|latency --max-rate HZ --nu-pre X --nu-post X
-         --theta-plus MV --update-interval U --rest MS --kernel wasm|js
+         --encoder bindsnet-poisson|poisson|latency --max-rate HZ --nu-pre X --nu-post X
+         --theta-plus MV --update-interval U --rest MS (gap between samples)
          --assignment training-windows|frozen-pass --label-samples K --represent-below SPIKES
          --checkpoint FILE [--checkpoint-every K] [--stop-after N] --resume FILE
          --save-weights FILE.npy --weights-png FILE.png --json --quiet`;
@@ -38,7 +38,7 @@ const numberOptions = {
   seed: 'seed',
   time: 'timePerSampleMs',
   dt: 'dtMs',
-  rest: 'restMs',
+  rest: 'restBetweenSamplesMs',
   'max-rate': 'maxRateHz',
   'nu-pre': 'nuPre',
   'nu-post': 'nuPost',
@@ -149,7 +149,6 @@ async function train(args: string[]): Promise<void> {
         ...Object.fromEntries(Object.keys(numberOptions).map((k) => [k, { type: 'string' as const }])),
         encoder: { type: 'string' },
         assignment: { type: 'string' },
-        kernel: { type: 'string' },
         'save-weights': { type: 'string' },
         'weights-png': { type: 'string' },
         checkpoint: { type: 'string' },
@@ -163,8 +162,6 @@ async function train(args: string[]): Promise<void> {
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  const kernel = values.kernel ?? 'wasm';
-  if (kernel !== 'wasm' && kernel !== 'js') throw new UsageError(`--kernel must be wasm or js, got "${kernel}"`);
   const resolved = resolveDefinition(buildRequest(values));
   // The CLI streams nothing, so it records no rasters or snapshots (they never change results).
   const definition = { ...resolved, stream: { ...resolved.stream, spikesEvery: 0, weightsEvery: 0 } };
@@ -181,7 +178,6 @@ async function train(args: string[]): Promise<void> {
   const bar = new ProgressBar(Boolean(values.quiet));
   let weights: Float32Array | null = null;
   const result = await runExperiment(definition, {
-    kernel,
     resumeFrom,
     shouldStop: (trained) => trained >= stopAfter,
     emit: (e) => {
@@ -197,8 +193,11 @@ async function train(args: string[]): Promise<void> {
   const saveNpy = values['save-weights'];
   const savePng = values['weights-png'];
   if (weights !== null) {
-    if (typeof saveNpy === 'string') writeFileSync(saveNpy, encodeNpyFloat32(weights, [784, result.neurons]));
-    if (typeof savePng === 'string') writeFileSync(savePng, receptiveFieldsPng(weights, 784, result.neurons, { scale: 2 }));
+    // The input follows the definition's dataset (28×28 for MNIST).
+    const shape = result.input ?? { height: 28, width: 28, channels: 1 };
+    const inputs = shape.height * shape.width * shape.channels;
+    if (typeof saveNpy === 'string') writeFileSync(saveNpy, encodeNpyFloat32(weights, [inputs, result.neurons]));
+    if (typeof savePng === 'string') writeFileSync(savePng, receptiveFieldsPng(weights, inputs, result.neurons, { ...shape, scale: 2 }));
   }
   if (!values.quiet) process.stdout.write(report(result) + '\n');
   if (values.json) {
@@ -220,10 +219,10 @@ async function train(args: string[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...commandArgs] = argv;
   try {
     if (command === 'train') {
-      await train(rest);
+      await train(commandArgs);
       return 0;
     }
     if (command === 'presets') {

@@ -11,6 +11,21 @@
  * Ties go to the lowest class.
  */
 
+/**
+ * Everything a LabelAssigner's future answers depend on (`perClass` follows from `assignments`).
+ * The arrays are copies: the state does not change with the assigner.
+ */
+export interface LabelAssignerState {
+  assignmentsMade: number;
+  /** [neurons, classes] cumulative rates, proportions; [neurons] assignments. */
+  rates: Float64Array;
+  proportions: Float64Array;
+  assignments: Int32Array;
+  /** The open window: [classes, neurons] spike sums, [classes] sample counts. */
+  windowSums: Float64Array;
+  windowCounts: Int32Array;
+}
+
 export class LabelAssigner {
   readonly neurons: number;
   readonly classes: number;
@@ -94,6 +109,34 @@ export class LabelAssigner {
     }
     for (let c = 0; c < k; c++) votes[c] = this.perClass[c] > 0 ? votes[c] / this.perClass[c] : 0;
     return argmax(votes);
+  }
+
+  getState(): LabelAssignerState {
+    return {
+      assignmentsMade: this.assignmentsMade,
+      rates: this.rates.slice(),
+      proportions: this.proportions.slice(),
+      assignments: this.assignments.slice(),
+      windowSums: this.windowSums.slice(),
+      windowCounts: this.windowCounts.slice(),
+    };
+  }
+
+  /** Restores a `getState()` of an assigner of the same size. */
+  setState(s: LabelAssignerState): void {
+    const sizes: [string, ArrayLike<number>, number][] = [
+      ['rates', s.rates, this.rates.length],
+      ['proportions', s.proportions, this.proportions.length],
+      ['assignments', s.assignments, this.assignments.length],
+      ['windowSums', s.windowSums, this.windowSums.length],
+      ['windowCounts', s.windowCounts, this.windowCounts.length],
+    ];
+    for (const [name, a, n] of sizes) if (a.length !== n) throw new Error(`label state ${name}: expected ${n} values, got ${a.length}`);
+    this.rates.set(s.rates);
+    this.windowSums.set(s.windowSums);
+    this.windowCounts.set(s.windowCounts);
+    this.load(s.assignments, s.proportions);
+    this.assignmentsMade = s.assignmentsMade;
   }
 
   /** Restores assignments/proportions from a trained model (for classification). */

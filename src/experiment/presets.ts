@@ -5,23 +5,31 @@
  * (exc=22.5, inh=120, theta_plus=0.05, nu=(1e-4, 1e-2), norm=78.4, 250 ms at 128 Hz, one_spike,
  * labels accumulated over training windows).
  *
- * `diehl-cook-2015-paper` is the same network and learning rule with the paper's input and
+ * `diehl-cook-2015-hybrid` is BindsNET's network and learning rule with the paper's input and
  * evaluation protocol: pixels up to 63.75 Hz for 350 ms, a sample that drew fewer than 5
  * excitatory spikes presented again 32 Hz brighter, and labels assigned after training from a
- * frozen pass over 10,000 training images. Chosen on a validation split (README).
+ * frozen pass over 10,000 training images. Chosen on a validation split (README). It is not the
+ * paper's model.
+ *
+ * `diehl-cook-2015-original` is the network of the paper's released Brian code (Diehl & Cook,
+ * stdp-mnist): conductance synapses, their learning rule with two post traces, 0–10 ms input
+ * delays, dt 0.5 ms, 350 ms presentation + 150 ms rest with the state carried over, a Poisson
+ * process at pixel/4 Hz, re-presentation at +pixel/8 Hz, θ starting at 20 mV with the threshold
+ * offset by −20 mV, fixed E→I 10.4 and I→E 17 weights, labels from a frozen pass. The README lists
+ * what still differs from that code.
  */
 import { z } from 'zod';
 import { dataShape } from './topology.js';
 import {
   datasetSchema,
   experimentDefinitionSchema,
-  encoderSchema,
+  encoderTypeSchema,
   streamSchema,
   type ExperimentDefinition,
   type ExperimentDefinitionInput,
 } from './schema.js';
 
-export const presetNames = ['diehl-cook-2015', 'diehl-cook-2015-paper'] as const;
+export const presetNames = ['diehl-cook-2015', 'diehl-cook-2015-hybrid', 'diehl-cook-2015-original'] as const;
 
 export const presetRequestSchema = z
   .object({
@@ -41,9 +49,9 @@ export const presetRequestSchema = z
     epochs: z.number().int().positive().default(1),
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
     timePerSampleMs: z.number().positive().finite().optional(),
-    dtMs: z.number().positive().finite().default(1),
-    restMs: z.number().nonnegative().finite().default(0),
-    encoder: encoderSchema.shape.type.optional(),
+    dtMs: z.number().min(0.01).max(10).optional(),
+    restBetweenSamplesMs: z.number().nonnegative().max(10000).optional(),
+    encoder: encoderTypeSchema.optional(),
     maxRateHz: z.number().positive().finite().optional(),
     nuPre: z.number().nonnegative().finite().optional(),
     nuPost: z.number().nonnegative().finite().optional(),
@@ -66,20 +74,20 @@ export type PresetRequest = z.input<typeof presetRequestSchema>;
 
 /** Expands a preset request into the input form of a full definition (defaults not yet applied). */
 export function expandPreset(req: z.output<typeof presetRequestSchema>): ExperimentDefinitionInput {
+  if (req.preset === 'diehl-cook-2015-original') return expandOriginal(req);
   const n = req.neurons;
-  const paper = req.preset === 'diehl-cook-2015-paper';
-  const dataset = expandDataset(req);
+  const paper = req.preset === 'diehl-cook-2015-hybrid';
   return {
     name: req.name ?? `${req.preset} (${n} neurons)`,
     seed: req.seed,
-    dtMs: req.dtMs,
+    dtMs: req.dtMs ?? 1,
     timePerSampleMs: req.timePerSampleMs ?? (paper ? 350 : 250),
-    restMs: req.restMs,
+    restBetweenSamplesMs: req.restBetweenSamplesMs ?? 0,
     epochs: req.epochs,
-    dataset,
+    dataset: expandDataset(req),
     encoder: { type: req.encoder ?? 'bindsnet-poisson', maxRateHz: req.maxRateHz ?? (paper ? 63.75 : 128) },
     layers: [
-      { id: 'X', type: 'input', size: inputSize(dataset), traceTauMs: 20 },
+      { id: 'X', type: 'input', size: inputSize(expandDataset(req)), traceTauMs: 20 },
       {
         id: 'Ae',
         type: 'adaptive-lif',
@@ -121,9 +129,73 @@ export function expandPreset(req: z.output<typeof presetRequestSchema>): Experim
   };
 }
 
+/** The network of Diehl & Cook's released Brian code (see the header). */
+function expandOriginal(req: z.output<typeof presetRequestSchema>): ExperimentDefinitionInput {
+  const n = req.neurons;
+  const conductance = (inhReversalMv: number) => ({ type: 'conductance' as const, excTauMs: 1, inhTauMs: 2, excReversalMv: 0, inhReversalMv });
+  return {
+    name: req.name ?? `${req.preset} (${n} neurons)`,
+    seed: req.seed,
+    dtMs: req.dtMs ?? 0.5,
+    timePerSampleMs: req.timePerSampleMs ?? 350,
+    restBetweenSamplesMs: req.restBetweenSamplesMs ?? 150,
+    resetBetweenSamples: false,
+    epochs: req.epochs,
+    dataset: expandDataset(req),
+    // input_intensity 2: rate = pixel/8·2 Hz, a Poisson process (Brian's PoissonGroup).
+    encoder: { type: req.encoder ?? 'poisson', maxRateHz: req.maxRateHz ?? 63.75 },
+    layers: [
+      { id: 'X', type: 'input', size: inputSize(expandDataset(req)), traceTauMs: 20 },
+      {
+        id: 'Ae',
+        type: 'adaptive-lif',
+        size: n,
+        restMv: -65,
+        resetMv: -65,
+        // v_thresh_e − offset: θ starts at 20 mV, so the first threshold is −52 mV.
+        thresholdMv: -72,
+        thetaInitMv: 20,
+        refractoryMs: 5,
+        tauMs: 100,
+        traceTauMs: 20,
+        thetaPlusMv: req.thetaPlusMv ?? 0.05,
+        tauThetaMs: 1e7,
+        oneSpikePerStep: req.oneSpikePerStep ?? false,
+        synapse: conductance(-100),
+      },
+      { id: 'Ai', type: 'lif', size: n, restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, traceTauMs: 20, synapse: conductance(-85) },
+    ],
+    connections: [
+      {
+        from: 'X',
+        to: 'Ae',
+        type: 'dense',
+        // (rand + 0.01)·0.3
+        init: { dist: 'uniform', low: 0.003, high: 0.303 },
+        wMin: 0,
+        wMax: 1,
+        plasticity: { rule: 'diehl-cook', nuPre: req.nuPre ?? 1e-4, nuPost: req.nuPost ?? 1e-2, tauPreMs: 20, tauPost1Ms: 20, tauPost2Ms: 40 },
+        norm: req.norm ?? 78,
+        delay: { minMs: 0, maxMs: 10 },
+      },
+      { from: 'Ae', to: 'Ai', type: 'one-to-one', weight: req.excToInhWeight ?? 10.4 },
+      { from: 'Ai', to: 'Ae', type: 'all-but-self', weight: req.inhToExcWeight ?? 17 },
+    ],
+    evaluation: {
+      labelUpdateInterval: req.labelUpdateInterval ?? 10000,
+      assignment: req.assignment ?? 'frozen-pass',
+      labelSamples: req.labelSamples ?? 10000,
+    },
+    // input_intensity += 1 per repeat: +pixel/8 Hz, +31.875 Hz at 255.
+    represent: { belowSpikes: req.representBelowSpikes ?? 5, rateStepHz: 31.875, maxRepeats: 20 },
+    stream: req.stream,
+    checkpointEvery: req.checkpointEvery,
+  };
+}
+
 type PresetOutput = z.output<typeof presetRequestSchema>;
 
-function expandDataset(req: PresetOutput) {
+function expandDataset(req: PresetOutput): z.output<typeof datasetSchema> {
   const validation = req.validation ?? req.dataset?.validation ?? 0;
   const ds = req.dataset ?? { name: 'mnist' as const, train: 60000 - validation, test: 10000, validation, shuffle: true };
   const train = req.train ?? (ds.name === 'mnist' ? 60000 - validation : ds.train);
@@ -171,10 +243,16 @@ export function listPresets(): { name: string; description: string; definition: 
       definition: resolveDefinition({ preset: 'diehl-cook-2015' }),
     },
     {
-      name: 'diehl-cook-2015-paper',
+      name: 'diehl-cook-2015-hybrid',
       description:
-        "The same network with the paper's protocol: input up to 63.75 Hz for 350 ms, quiet samples re-presented 32 Hz brighter, labels from a frozen pass over 10,000 training images.",
-      definition: resolveDefinition({ preset: 'diehl-cook-2015-paper' }),
+        "BindsNET's network and rule with the paper's protocol (not the paper's model): input up to 63.75 Hz for 350 ms, quiet samples re-presented 32 Hz brighter, labels from a frozen pass over 10,000 training images.",
+      definition: resolveDefinition({ preset: 'diehl-cook-2015-hybrid' }),
+    },
+    {
+      name: 'diehl-cook-2015-original',
+      description:
+        "The paper's own network as its released code runs it: conductance synapses, Diehl & Cook's two-trace STDP rule, 0–10 ms input delays, dt 0.5 ms, 350 ms + 150 ms rest, Poisson input at pixel/4 Hz, labels from a frozen pass.",
+      definition: resolveDefinition({ preset: 'diehl-cook-2015-original' }),
     },
   ];
 }

@@ -5,13 +5,35 @@
  * Units are in the field names' doc comments: mV for potentials, ms for times, Hz for rates.
  * The network family is the Diehl & Cook one: an input layer, an excitatory layer (LIF or
  * adaptive-threshold LIF) and an optional inhibitory LIF layer, wired by a dense learnable
- * input connection, a one-to-one excitatory→inhibitory connection and an all-but-self
- * inhibitory→excitatory connection. `compileDefinition` (topology.ts) checks that shape and names
+ * input connection (with a choice of learning rules and optional delays), a one-to-one
+ * excitatory→inhibitory connection and an all-but-self inhibitory→excitatory connection; each
+ * LIF layer takes current-jump or conductance synapses. docs/models.md states every equation. `compileDefinition` (topology.ts) checks that shape and names
  * the offending field when a definition does not fit it.
  */
 import { z } from 'zod';
 
 const ms = (d: number) => z.number().positive().finite().default(d);
+/** A time constant (ms): bounded so decay tables and traces stay finite in size. */
+const tau = (d: number) => z.number().min(0.01).max(1e9).default(d);
+
+/**
+ * How a spike of the layer's inputs acts: `current` adds the weight to the membrane potential (mV,
+ * BindsNET); `conductance` adds it to an excitatory or inhibitory conductance that decays with
+ * its time constant and drives v toward its reversal potential (Diehl & Cook's Brian model).
+ */
+export const synapseSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('current') }).strict(),
+  z
+    .object({
+      type: z.literal('conductance'),
+      excTauMs: tau(1),
+      inhTauMs: tau(2),
+      excReversalMv: z.number().finite().default(0),
+      inhReversalMv: z.number().finite().default(-100),
+    })
+    .strict(),
+]);
+const synapse = synapseSchema.default({ type: 'current' });
 const mV = (d: number) => z.number().finite().default(d);
 
 export const inputLayerSchema = z
@@ -38,6 +60,7 @@ export const lifLayerSchema = z
     /** Membrane time constant (ms). */
     tauMs: ms(10),
     traceTauMs: ms(20),
+    synapse,
   })
   .strict();
 
@@ -56,8 +79,11 @@ export const adaptiveLifLayerSchema = z
     thetaPlusMv: z.number().nonnegative().finite().default(0.05),
     /** Time constant of the threshold's decay (ms). */
     tauThetaMs: ms(1e7),
+    /** Initial θ (mV); Diehl & Cook start at 20 mV with the threshold 20 mV lower. */
+    thetaInitMv: z.number().finite().default(0),
     /** At most one spike of this layer propagates per step (BindsNET's `one_spike`). */
     oneSpikePerStep: z.boolean().default(true),
+    synapse,
   })
   .strict();
 
@@ -68,15 +94,73 @@ export const weightInitSchema = z.discriminatedUnion('dist', [
   z.object({ dist: z.literal('constant'), value: z.number().finite() }).strict(),
 ]);
 
+const rate = (d: number) => z.number().nonnegative().finite().default(d);
+
+/** BindsNET's PostPre: pre spike w −= nuPre·y, post spike w += nuPost·x (layers' trace τ, nearest). */
 export const postPreRuleSchema = z
   .object({
     rule: z.literal('post-pre'),
     /** Depression rate on a presynaptic spike: w -= nuPre · postTrace. */
-    nuPre: z.number().nonnegative().finite().default(1e-4),
+    nuPre: rate(1e-4),
     /** Potentiation rate on a postsynaptic spike: w += nuPost · preTrace. */
-    nuPost: z.number().nonnegative().finite().default(1e-2),
+    nuPost: rate(1e-2),
   })
   .strict();
+
+/** BindsNET's WeightDependentPostPre: soft bounds, w −= nuPre·y·(w − wMin), w += nuPost·x·(wMax − w). */
+export const weightDependentRuleSchema = z
+  .object({ rule: z.literal('weight-dependent-post-pre'), nuPre: rate(1e-4), nuPost: rate(1e-2) })
+  .strict();
+
+/**
+ * The classic exponential STDP window: a pre-before-post pair Δt = t_post − t_pre ≥ 0 gives
+ * +aPlus·e^(−Δt/τ+), post-before-pre −aMinus·e^(Δt/τ−). `all-to-all`: every pair counts (traces
+ * add); `nearest`: only the nearest spike (traces are set to 1).
+ */
+export const stdpRuleSchema = z
+  .object({
+    rule: z.literal('stdp'),
+    aPlus: rate(0.01),
+    aMinus: rate(0.0105),
+    tauPlusMs: tau(20),
+    tauMinusMs: tau(20),
+    pairing: z.enum(['all-to-all', 'nearest']).default('all-to-all'),
+  })
+  .strict();
+
+/**
+ * Diehl & Cook's released rule: a presynaptic spike depresses by nuPre·y1; a postsynaptic spike
+ * potentiates by nuPost·x·y2, y2 (τ 40 ms) read before the spike resets it.
+ */
+export const diehlCookRuleSchema = z
+  .object({
+    rule: z.literal('diehl-cook'),
+    nuPre: rate(1e-4),
+    nuPost: rate(1e-2),
+    tauPreMs: tau(20),
+    tauPost1Ms: tau(20),
+    tauPost2Ms: tau(40),
+  })
+  .strict();
+
+/** The paper's power-law rule: a postsynaptic spike changes every input by nu·(x − xTarget)·(wMax − w)^mu. */
+export const powerLawRuleSchema = z
+  .object({
+    rule: z.literal('power-law'),
+    nu: rate(1e-2),
+    xTarget: z.number().finite().default(0.4),
+    mu: z.number().positive().max(10).default(0.2),
+    tauPreMs: tau(20),
+  })
+  .strict();
+
+export const plasticitySchema = z.discriminatedUnion('rule', [
+  postPreRuleSchema,
+  weightDependentRuleSchema,
+  stdpRuleSchema,
+  diehlCookRuleSchema,
+  powerLawRuleSchema,
+]);
 
 export const denseConnectionSchema = z
   .object({
@@ -86,7 +170,16 @@ export const denseConnectionSchema = z
     init: weightInitSchema.default({ dist: 'uniform', low: 0, high: 0.3 }),
     wMin: z.number().finite().default(0),
     wMax: z.number().finite().default(1),
-    plasticity: postPreRuleSchema.nullable().default({ rule: 'post-pre', nuPre: 1e-4, nuPost: 1e-2 }),
+    plasticity: plasticitySchema.nullable().default({ rule: 'post-pre', nuPre: 1e-4, nuPost: 1e-2 }),
+    /**
+     * Per-synapse transmission delay on top of the one-step delay every connection has: uniform in
+     * [minMs, maxMs], drawn once; null = none. Learning sees the presynaptic spike when it is emitted.
+     */
+    delay: z
+      .object({ minMs: z.number().nonnegative().max(250).default(0), maxMs: z.number().nonnegative().max(250).default(10) })
+      .strict()
+      .nullable()
+      .default(null),
     /** Sum every postsynaptic neuron's incoming weights are scaled to after each sample; null = off. */
     norm: z.number().positive().finite().nullable().default(78.4),
   })
@@ -106,14 +199,16 @@ export const connectionSchema = z.discriminatedUnion('type', [
   allButSelfConnectionSchema,
 ]);
 
+export const encoderTypeSchema = z.enum(['bindsnet-poisson', 'poisson', 'bernoulli', 'latency']);
+
 export const encoderSchema = z
   .object({
     /**
-     * bindsnet-poisson: BindsNET's interval encoder (Poisson-distributed inter-spike intervals);
-     * bernoulli: independent per-step spikes with p = rate·dt; latency: one spike per non-zero
-     * pixel, brighter pixels earlier.
+     * bindsnet-poisson: BindsNET's interval encoder (Poisson-distributed inter-spike intervals, a
+     * renewal process); poisson (= bernoulli): a Poisson process, independent per-step spikes
+     * with p = rate·dt (the paper's input); latency: one spike per non-zero pixel, brighter earlier.
      */
-    type: z.enum(['bindsnet-poisson', 'bernoulli', 'latency']).default('bindsnet-poisson'),
+    type: encoderTypeSchema.default('bindsnet-poisson'),
     /** Rate of a 255 pixel (Hz); rate = pixel/255 · maxRateHz. */
     maxRateHz: z.number().positive().finite().default(128),
   })
@@ -263,11 +358,16 @@ export const experimentDefinitionSchema = z
     name: z.string().max(200).default(''),
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
     /** Integration step (ms). */
-    dtMs: z.number().positive().finite().default(1),
+    dtMs: z.number().min(0.01).max(10).default(1),
     /** Presentation time of each sample (ms). */
     timePerSampleMs: z.number().positive().finite().default(250),
-    /** Silent simulation between samples (ms); state is reset anyway, so 0 is the BindsNET default. */
-    restMs: z.number().nonnegative().finite().default(0),
+    /**
+     * Time between two samples (ms). With `resetBetweenSamples` (BindsNET) the state is reset at
+     * each sample and only θ decays over this time; without it the network runs this long with no
+     * input (Diehl & Cook: 150 ms) and carries its state into the next sample.
+     */
+    restBetweenSamplesMs: z.number().nonnegative().max(10000).default(0),
+    resetBetweenSamples: z.boolean().default(true),
     epochs: z.number().int().positive().default(1),
     dataset: datasetSchema.default({ name: 'mnist', train: 60000, test: 10000, validation: 0, shuffle: true }),
     encoder: encoderSchema.default({ type: 'bindsnet-poisson', maxRateHz: 128 }),

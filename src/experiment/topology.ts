@@ -2,7 +2,7 @@
  * Maps a declarative definition onto the engine's network spec, checking that it has the Diehl &
  * Cook shape the engine runs. Every rejection names the field, so the API can return it as a 4xx.
  */
-import type { NetworkSpec } from '../engine/network.js';
+import { MAX_DELAY_STEPS, type NetworkSpec } from '../engine/spec.js';
 import type { AdaptiveLifLayer, DatasetSpec, DenseConnection, ExperimentDefinition, LifLayer } from './schema.js';
 
 /** MNIST's 28×28 images; other datasets size the input layer by their own height × width × channels. */
@@ -13,7 +13,7 @@ export interface DataShape {
   kind: 'images' | 'events';
   height: number;
   width: number;
-  /** 1 for images; 2 for event streams (ON channel, then OFF channel). */
+  /** 1 for images; 2 for event streams (OFF channel, then ON channel). */
   channels: number;
   classes: number;
   labelled: boolean;
@@ -128,7 +128,15 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
       throw new DefinitionError('connections', `a one-to-one connection from "${exc.id}" to "${inh.id}" is required`);
     if (i2e.length !== 1 || i2e[0].c.from !== inh.id || i2e[0].c.to !== exc.id)
       throw new DefinitionError('connections', `an all-but-self connection from "${inh.id}" to "${exc.id}" is required`);
-    inhibitory = { ...inh, excToInh: (e2i[0].c as { weight: number }).weight, inhToExc: (i2e[0].c as { weight: number }).weight };
+    const excToInh = (e2i[0].c as { weight: number }).weight;
+    const inhToExc = (i2e[0].c as { weight: number }).weight;
+    // A conductance only adds: the sign of a conductance synapse is its reversal potential's.
+    if (inh.synapse.type === 'conductance' && excToInh < 0)
+      throw new DefinitionError(`connections.${e2i[0].k}.weight`, 'must be ≥ 0 onto a layer with conductance synapses');
+    if (exc.synapse.type === 'conductance' && inhToExc < 0)
+      throw new DefinitionError(`connections.${i2e[0].k}.weight`, 'must be ≥ 0 onto a layer with conductance synapses');
+    const { id: _id, type: _type, size: _size, traceTauMs: _trace, ...lif } = inh;
+    inhibitory = { ...lif, excToInh, inhToExc };
   } else if (def.connections.length !== 1) {
     throw new DefinitionError('connections', 'without an inhibitory layer only the dense connection is allowed');
   }
@@ -146,16 +154,22 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
   if (data.test > data.testCount) throw new DefinitionError('dataset.test', `${what} has ${data.testCount.toLocaleString('en-US')} test samples`);
   if (!data.labelled && (data.test > 0 || data.validation > 0 || def.evaluation.assignment === 'frozen-pass'))
     throw new DefinitionError(data.test > 0 ? 'dataset.test' : 'dataset.validation', 'the dataset has no labels: it can train (receptive fields) but not be tested; set test and validation to 0');
-  if (data.kind === 'events')
-    throw new DefinitionError('dataset', 'event-stream datasets cannot be trained yet: the engine does not take precomputed input spike trains (see README, event streams)');
 
+  if (exc.synapse.type === 'conductance' && d.wMin < 0)
+    throw new DefinitionError(`connections.${dk}.wMin`, 'must be ≥ 0 onto a layer with conductance synapses');
+  if (d.delay) {
+    if (d.delay.minMs > d.delay.maxMs) throw new DefinitionError(`connections.${dk}.delay.minMs`, 'must not exceed maxMs');
+    if (Math.round(d.delay.maxMs / def.dtMs) > MAX_DELAY_STEPS)
+      throw new DefinitionError(`connections.${dk}.delay.maxMs`, `at most ${MAX_DELAY_STEPS} steps of dtMs`);
+  }
   const adaptive = exc.type === 'adaptive-lif';
   const spec: NetworkSpec = {
     inputs: inputSize,
     neurons: exc.size,
     steps,
     dtMs: def.dtMs,
-    restMs: def.restMs,
+    restBetweenSamplesMs: def.restBetweenSamplesMs,
+    resetBetweenSamples: def.resetBetweenSamples,
     seed: def.seed,
     encoder: def.encoder,
     inputTraceTauMs: input.traceTauMs,
@@ -169,15 +183,18 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
       adaptive,
       thetaPlusMv: adaptive ? (exc as AdaptiveLifLayer).thetaPlusMv : 0,
       tauThetaMs: adaptive ? (exc as AdaptiveLifLayer).tauThetaMs : 1e7,
+      thetaInitMv: adaptive ? (exc as AdaptiveLifLayer).thetaInitMv : 0,
       oneSpikePerStep: adaptive ? (exc as AdaptiveLifLayer).oneSpikePerStep : false,
+      synapse: exc.synapse,
     },
     inhibitory,
     dense: {
       init: d.init,
       wMin: d.wMin,
       wMax: d.wMax,
-      plasticity: d.plasticity ? { nuPre: d.plasticity.nuPre, nuPost: d.plasticity.nuPost } : null,
+      plasticity: d.plasticity,
       norm: d.norm,
+      delay: d.delay,
     },
   };
   return { spec, steps, excitatoryId: exc.id, data };

@@ -12,4 +12,7 @@ declare namespace WebAssembly {
     constructor(descriptor: { initial: number; maximum?: number; shared?: boolean });
     readonly buffer: ArrayBuffer;
   }
+  class Global {
+    readonly value: unknown;
+  }
 }

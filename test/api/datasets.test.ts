@@ -9,7 +9,7 @@ import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMnist } from '../../src/io/mnist.js';
 import { decodeNpyFloat32 } from '../../src/io/npy.js';
-import { encodeNmnist } from '../../src/data/events.js';
+import { encodeNmnist, eventsToSpikeTrain } from '../../src/data/events.js';
 import { movingBars } from '../../src/data/generators.js';
 import { bytesOf, form, idx, npy, shapesIdx } from '../helpers/datasets.js';
 import { expectDocumented } from '../helpers/openapi.js';
@@ -229,13 +229,25 @@ describe('event-stream datasets', () => {
     expect([img.width, img.height]).toEqual([3 * 17 + 1, 3 * 17 + 1]);
   });
 
-  it('an experiment on it is refused with a 400 until the engine takes event streams', async () => {
-    const res = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', neurons: 8, dataset: { id }, test: 0 });
-    const body = await json(res);
-    expect(res.status).toBe(400);
-    expect(body).toMatchObject({ field: 'dataset', message: expect.stringMatching(/event-stream datasets cannot be trained yet/) });
-    const gen = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', neurons: 8, dataset: { name: 'moving-bars' } });
-    expect(gen.status).toBe(400);
+  it('trains on it: events drive the input layer (2 channels) at their own times', async () => {
+    const res = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', neurons: 8, dataset: { id }, test: 0, labelUpdateInterval: 8, stream: { spikesEvery: 1, weightsEvery: 0 } });
+    const created = await json(res);
+    expect(res.status, JSON.stringify(created)).toBe(201);
+    expect(created.definition.layers[0].size).toBe(2 * 16 * 16);
+    const done = await waitDone(created.id);
+    expect(done.status, done.error).toBe('completed');
+    const w = decodeNpyFloat32(new Uint8Array(await (await fetch(`${server.url}/v1/experiments/${created.id}/weights?format=npy`)).arrayBuffer()));
+    expect(w.shape).toEqual([512, 8]);
+    // Receptive fields: the OFF and ON channels side by side.
+    const png = PNG.sync.read(Buffer.from(await (await fetch(`${server.url}/v1/experiments/${created.id}/weights?format=png`)).arrayBuffer()));
+    expect([png.width, png.height]).toEqual([3 * 33 + 1, 3 * 17 + 1]);
+    // The input spikes are exactly the events (one per input and step), not a rate code: three
+    // windows of 8 cover the 24 samples once, so their mean is the mean spike-train size.
+    const metrics = await json(await fetch(`${server.url}/v1/experiments/${created.id}/metrics`));
+    expect(metrics.items).toHaveLength(3);
+    const expected = bars.samples.reduce((a, e) => a + eventsToSpikeTrain(e, { dtMs: 1, width: 16, height: 16, steps: 250 }).index.length, 0) / 24;
+    const seen = metrics.items.reduce((a: number, m: { spikesPerSample: { input: number } }) => a + m.spikesPerSample.input, 0) / 3;
+    expect(seen).toBeCloseTo(expected, 9);
     expect((await fetch(`${server.url}/v1/datasets/${id}`, { method: 'DELETE' })).status).toBe(204);
   });
 

@@ -142,6 +142,49 @@ describe('LabelAssigner predictions', () => {
   });
 });
 
+describe('LabelAssigner state', () => {
+  it('setState(getState()) continues exactly as the original: mid-window, after assignments', () => {
+    const a = twoWindows();
+    a.observe(I([1, 2, 0, 0]), 1); // an open window
+    const s = a.getState();
+    expect(s.assignmentsMade).toBe(2);
+    const b = new LabelAssigner(4, 3);
+    b.setState(s);
+    for (const x of [a, b]) {
+      x.observe(I([0, 0, 1, 3]), 0);
+      x.assign();
+    }
+    expect(b.getState()).toEqual(a.getState());
+    expect(Array.from(b.perClass)).toEqual(Array.from(a.perClass));
+    for (const counts of [I([3, 0, 0, 0]), I([0, 2, 1, 4]), I([1, 1, 1, 1])]) {
+      expect(b.predictAllActivity(counts)).toBe(a.predictAllActivity(counts));
+      expect(b.predictProportion(counts)).toBe(a.predictProportion(counts));
+    }
+  });
+
+  it('getState copies: the state does not change with the assigner', () => {
+    const a = twoWindows();
+    const s = a.getState();
+    const rates = Array.from(s.rates);
+    a.observe(I([9, 9, 9, 9]), 0);
+    a.assign();
+    expect(Array.from(s.rates)).toEqual(rates);
+    expect(s.assignmentsMade).toBe(2);
+  });
+
+  it('the fresh state restores the unassigned assigner (−1, no votes)', () => {
+    const b = twoWindows();
+    b.setState(new LabelAssigner(4, 3).getState());
+    expect(Array.from(b.assignments)).toEqual([-1, -1, -1, -1]);
+    expect(Array.from(b.perClass)).toEqual([0, 0, 0]);
+    expect(b.assignmentsMade).toBe(0);
+  });
+
+  it('refuses a state of another size', () => {
+    expect(() => new LabelAssigner(5, 3).setState(twoWindows().getState())).toThrow(/rates: expected 15 values, got 12/);
+  });
+});
+
 describe('argmax', () => {
   it('returns the first index of the maximum', () => {
     expect(argmax([1, 3, 3, 2])).toBe(1);

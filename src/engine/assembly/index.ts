@@ -1,0 +1,8 @@
+/** The engine kernel's exports (compiled by `npm run build:kernel` to dist/kernel/engine.wasm). */
+export * from './layout';
+export { setLayer, setNetwork, setRule } from './params';
+export { setRng, rngWord } from './prng';
+export { encodeIntervals, encodeLatency, encodedActiveCount } from './encoder';
+export {
+  resetState, runSample, recordedExcCount, recordedInhCount, flags, setFlags, carriedStateBytes, saveCarriedState, loadCarriedState, scratch,
+} from './network';

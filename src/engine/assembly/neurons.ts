@@ -1,0 +1,234 @@
+/**
+ * Neuron updates, one step of a layer (docs/models.md, steps 2 and 3).
+ *
+ * Excitatory layer, 4 neurons per SIMD lane group, 16 per block:
+ *   current:      v ← rest + d·(v − rest);  v ← v + x  unless refractory
+ *   conductance:  v ← v + (dt/τ)·((rest − v) + ge·(Ee − v) + gi·(Ei − v))  unless refractory
+ *                 (v stays at reset while refractory); ge ← ge·e^(−dt/τe), gi ← gi·e^(−dt/τi)
+ *   adaptive θ:   θ ← θ·e^(−dt/τθ) while learning;  spike if v ≥ threshold + θ:
+ *                 v ← reset, refractory ← tRef, θ ← θ + θ+ (learning); else refractory −= dt.
+ * Crossing neurons are appended to `crossed`; the one-spike choice is the sample loop's.
+ *
+ * The inhibitory layer is stepped event-driven: only neurons away from rest (or receiving
+ * input) are visited; a neuron at a fixed point of its update (at rest, no conductance, not
+ * refractory) with no input maps to itself, so skipping it is exact.
+ */
+import { crossed, extra, ge, gi, hActive, hGe, hGi, hInput, hMember, hRefractory, hV, inhSelf, inhSpiking, refractory, rows, stride, synInput, theta, v } from './layout';
+import { exc, FLUSH, inh, SYNAPSE_CURRENT } from './params';
+
+const ZERO = f32x4.splat(0);
+
+/** x with lanes below FLUSH in magnitude set to 0. */
+// @ts-ignore: decorator
+@inline function flush4(x: v128, floor: v128): v128 {
+  return v128.bitselect(ZERO, x, f32x4.lt(f32x4.abs(x), floor));
+}
+
+// @ts-ignore: decorator
+@inline function flush(x: f32): f32 {
+  return Mathf.abs(x) < FLUSH ? 0 : x;
+}
+
+/** Spike check, reset and stores of 4 neurons at byte offset `o`; returns the new crossing count. */
+// @ts-ignore: decorator
+@inline function fire4(o: usize, vv: v128, rf: v128, th: v128, thr: v128, reset: v128, tref: v128, thplus: v128, learning: bool, n: i32): i32 {
+  const s = f32x4.ge(vv, f32x4.add(thr, th));
+  vv = v128.bitselect(reset, vv, s);
+  rf = v128.bitselect(tref, rf, s);
+  if (learning) th = v128.bitselect(f32x4.add(th, thplus), th, s);
+  v128.store(v + o, vv);
+  v128.store(refractory + o, rf);
+  v128.store(theta + o, th);
+  if (v128.any_true(s)) {
+    const j = <i32>(o >> 2);
+    if (i32x4.extract_lane(s, 0)) store<i32>(crossed + (<usize>(n++) << 2), j);
+    if (i32x4.extract_lane(s, 1)) store<i32>(crossed + (<usize>(n++) << 2), j + 1);
+    if (i32x4.extract_lane(s, 2)) store<i32>(crossed + (<usize>(n++) << 2), j + 2);
+    if (i32x4.extract_lane(s, 3)) store<i32>(crossed + (<usize>(n++) << 2), j + 3);
+  }
+  return n;
+}
+
+/** Current-synapse update of 4 neurons with summed input `acc`. */
+// @ts-ignore: decorator
+@inline function current4(o: usize, acc: v128, inhib: bool, u: v128, decay: v128, rest: v128, dt: v128, thdecay: v128,
+  thr: v128, reset: v128, tref: v128, thplus: v128, learning: bool, n: i32): i32 {
+  let x = acc;
+  if (inhib) x = f32x4.add(f32x4.add(x, v128.load(extra + o)), u);
+  let vv = f32x4.add(f32x4.mul(decay, f32x4.sub(v128.load(v + o), rest)), rest);
+  let th = v128.load(theta + o);
+  if (learning) th = f32x4.mul(th, thdecay);
+  let rf = v128.load(refractory + o);
+  vv = v128.bitselect(f32x4.add(vv, x), vv, f32x4.le(rf, ZERO));
+  rf = f32x4.sub(rf, dt);
+  return fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, n);
+}
+
+/**
+ * Current synapses without delays: the input of each neuron is the sum of the weight rows of the
+ * `nrows` inputs that spiked at t−1 (addresses in `rows`), summed in spike order from zero and
+ * fused with the update. `uniform` is the all-but-self inhibition wIE·|sH(t−1)|; `extra` its
+ * per-neuron correction; `inhib` false promises both are zero (x + 0 is x: skipped, same bits).
+ */
+export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bool): i32 {
+  const u = f32x4.splat(uniform);
+  const decay = f32x4.splat(exc.decay);
+  const rest = f32x4.splat(exc.rest);
+  const reset = f32x4.splat(exc.reset);
+  const thr = f32x4.splat(exc.threshold);
+  const tref = f32x4.splat(exc.refractory);
+  const dt = f32x4.splat(exc.dt);
+  const thdecay = f32x4.splat(exc.thetaDecay);
+  const thplus = f32x4.splat(exc.thetaPlus);
+  const end = <usize>stride << 2;
+  const rowsEnd = rows + (<usize>nrows << 2);
+  let n = 0;
+  for (let jb: usize = 0; jb < end; jb += 64) {
+    let a0 = ZERO;
+    let a1 = ZERO;
+    let a2 = ZERO;
+    let a3 = ZERO;
+    for (let r = rows; r < rowsEnd; r += 4) {
+      const o = <usize>load<i32>(r) + jb;
+      a0 = f32x4.add(a0, v128.load(o));
+      a1 = f32x4.add(a1, v128.load(o, 16));
+      a2 = f32x4.add(a2, v128.load(o, 32));
+      a3 = f32x4.add(a3, v128.load(o, 48));
+    }
+    n = current4(jb, a0, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
+    n = current4(jb + 16, a1, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
+    n = current4(jb + 32, a2, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
+    n = current4(jb + 48, a3, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
+  }
+  return n;
+}
+
+/** Sums the rows of the `nrows` inputs that spiked at t−1 into `synInput` (in spike order, from 0). */
+export function gatherRows(nrows: i32): void {
+  const end = <usize>stride << 2;
+  const rowsEnd = rows + (<usize>nrows << 2);
+  for (let o: usize = 0; o < end; o += 16) {
+    let a = ZERO;
+    for (let r = rows; r < rowsEnd; r += 4) a = f32x4.add(a, v128.load(<usize>load<i32>(r) + o));
+    v128.store(synInput + o, a);
+  }
+}
+
+/**
+ * The excitatory step with this step's arriving input already in `input` (delays, or conductance
+ * synapses). Current synapses: as `stepExcFused`. Conductance synapses: `hUniform` = wIE·|sH(t−1)|
+ * and `hSelf` = wIE·(|sH(t−1)| − 1) go to gi (the latter where `inhSelf` marks the partner).
+ */
+export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning: bool, inhib: bool): i32 {
+  const rest = f32x4.splat(exc.rest);
+  const reset = f32x4.splat(exc.reset);
+  const thr = f32x4.splat(exc.threshold);
+  const tref = f32x4.splat(exc.refractory);
+  const dt = f32x4.splat(exc.dt);
+  const thdecay = f32x4.splat(exc.thetaDecay);
+  const thplus = f32x4.splat(exc.thetaPlus);
+  const end = <usize>stride << 2;
+  let n = 0;
+  if (exc.synapse == SYNAPSE_CURRENT) {
+    const u = f32x4.splat(uniform);
+    const decay = f32x4.splat(exc.decay);
+    for (let o: usize = 0; o < end; o += 16) {
+      n = current4(o, v128.load(input + o), inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
+    }
+    return n;
+  }
+  const hU = f32x4.splat(uniform);
+  const hS = f32x4.splat(hSelf);
+  const k = f32x4.splat(exc.k);
+  const eE = f32x4.splat(exc.excReversal);
+  const eI = f32x4.splat(exc.inhReversal);
+  const geDecay = f32x4.splat(exc.geDecay);
+  const giDecay = f32x4.splat(exc.giDecay);
+  const floor = f32x4.splat(FLUSH);
+  for (let o: usize = 0; o < end; o += 16) {
+    const gE = f32x4.add(v128.load(ge + o), v128.load(input + o));
+    let gI = v128.load(gi + o);
+    if (inhib) gI = f32x4.add(gI, v128.bitselect(hS, hU, v128.load(inhSelf + o)));
+    let vv = v128.load(v + o);
+    let rf = v128.load(refractory + o);
+    const drive = f32x4.add(f32x4.add(f32x4.sub(rest, vv), f32x4.mul(gE, f32x4.sub(eE, vv))), f32x4.mul(gI, f32x4.sub(eI, vv)));
+    vv = v128.bitselect(f32x4.add(vv, f32x4.mul(k, drive)), vv, f32x4.le(rf, ZERO));
+    rf = f32x4.sub(rf, dt);
+    v128.store(ge + o, flush4(f32x4.mul(gE, geDecay), floor));
+    v128.store(gi + o, flush4(f32x4.mul(gI, giDecay), floor));
+    let th = v128.load(theta + o);
+    if (learning) th = f32x4.mul(th, thdecay);
+    n = fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, n);
+  }
+  return n;
+}
+
+/** Adds neuron k of the inhibitory layer to the set of neurons to step. */
+export function activateInh(k: i32, size: i32): i32 {
+  if (load<u8>(hMember + <usize>k) == 0) {
+    store<u8>(hMember + <usize>k, 1);
+    store<i32>(hActive + (<usize>size << 2), k);
+    return size + 1;
+  }
+  return size;
+}
+
+let hSpikes: i32 = 0;
+
+/** Spikes of the last `stepInh`. */
+export function inhSpikeCount(): i32 {
+  return hSpikes;
+}
+
+/** One step of the active inhibitory neurons (input in hInput); returns the new active-set size. */
+export function stepInh(size: i32): i32 {
+  const rest = inh.rest;
+  const reset = inh.reset;
+  const thr = inh.threshold;
+  const tref = inh.refractory;
+  const dt = inh.dt;
+  const conductance = inh.synapse != SYNAPSE_CURRENT;
+  let n = 0;
+  for (let a = 0; a < size; ) {
+    const k = <usize>load<i32>(hActive + (<usize>a << 2));
+    const o = k << 2;
+    const vOld = load<f32>(hV + o);
+    let vk = vOld;
+    const r = load<f32>(hRefractory + o);
+    const input = load<f32>(hInput + o);
+    let gek: f32 = 0;
+    let gik: f32 = 0;
+    if (conductance) {
+      gek = load<f32>(hGe + o) + input;
+      gik = load<f32>(hGi + o);
+      if (r <= 0) vk = vk + inh.k * (((rest - vk) + gek * (inh.excReversal - vk)) + gik * (inh.inhReversal - vk));
+      gek = flush(gek * inh.geDecay);
+      gik = flush(gik * inh.giDecay);
+      store<f32>(hGe + o, gek);
+      store<f32>(hGi + o, gik);
+    } else {
+      vk = inh.decay * (vk - rest) + rest;
+      if (r <= 0) vk = vk + input;
+    }
+    let rk = r - dt;
+    if (vk >= thr) {
+      vk = reset;
+      rk = tref;
+      store<i32>(inhSpiking + (<usize>n << 2), <i32>k);
+      n++;
+    }
+    store<f32>(hV + o, vk);
+    store<f32>(hRefractory + o, rk);
+    // Done when the next step without input would leave it unchanged: at rest, or at a float32
+    // fixed point of the leak (v one ulp from rest can map to itself).
+    if (rk <= 0 && gek == 0 && gik == 0 && (vk == rest || (vk == vOld && input == 0 && r <= 0))) {
+      store<u8>(hMember + k, 0);
+      size--;
+      store<i32>(hActive + (<usize>a << 2), load<i32>(hActive + (<usize>size << 2)));
+    } else {
+      a++;
+    }
+  }
+  hSpikes = n;
+  return size;
+}

@@ -1,0 +1,115 @@
+/**
+ * Parameters of the network, written once by the host (network.ts) through the setters below.
+ * float32 values arrive already rounded the way docs/models.md states.
+ */
+
+/**
+ * Traces and conductances that decay below this are 0: float32 decay would otherwise settle on
+ * the smallest denormal and never vanish, keeping neurons and inputs "active" forever.
+ */
+export const FLUSH: f32 = 7.888609052210118e-31; // 2^-100
+
+export const SYNAPSE_CURRENT: i32 = 0;
+export const SYNAPSE_CONDUCTANCE: i32 = 1;
+
+/** One LIF layer (excitatory or inhibitory). */
+@unmanaged
+export class Layer {
+  rest: f32 = 0;
+  reset: f32 = 0;
+  threshold: f32 = 0;
+  refractory: f32 = 0;
+  dt: f32 = 0;
+  /** exp(−dt/τ) (current synapses: exact leak). */
+  decay: f32 = 0;
+  /** θ decay per step and increment per spike (0 and 1 for plain LIF). */
+  thetaDecay: f32 = 1;
+  thetaPlus: f32 = 0;
+  synapse: i32 = SYNAPSE_CURRENT;
+  /** dt/τ (conductance synapses: Euler step). */
+  k: f32 = 0;
+  excReversal: f32 = 0;
+  inhReversal: f32 = 0;
+  geDecay: f32 = 0;
+  giDecay: f32 = 0;
+}
+
+export const exc = new Layer();
+export const inh = new Layer();
+export let hasInh: bool = false;
+export let oneSpike: bool = false;
+/** One-to-one E→H weight, all-but-self H→E weight (f64: the uniform inhibition is rounded once). */
+export let wEI: f32 = 0;
+export let wIE: f64 = 0;
+export let resetBetweenSamples: bool = true;
+export let restSteps: i32 = 0;
+/** Column sum after normalization, 0 = off. */
+export let norm: f64 = 0;
+
+export function setLayer(which: i32, rest: f32, reset: f32, threshold: f32, refractory: f32, dt: f32, decay: f32,
+  thetaDecay: f32, thetaPlus: f32, synapse: i32, k: f32, excReversal: f32, inhReversal: f32, geDecay: f32, giDecay: f32): void {
+  const l = which == 0 ? exc : inh;
+  l.rest = rest;
+  l.reset = reset;
+  l.threshold = threshold;
+  l.refractory = refractory;
+  l.dt = dt;
+  l.decay = decay;
+  l.thetaDecay = thetaDecay;
+  l.thetaPlus = thetaPlus;
+  l.synapse = synapse;
+  l.k = k;
+  l.excReversal = excReversal;
+  l.inhReversal = inhReversal;
+  l.geDecay = geDecay;
+  l.giDecay = giDecay;
+  if (which == 1) hasInh = true;
+}
+
+export function setNetwork(oneSpikePerStep: bool, excToInh: f32, inhToExc: f64, reset: bool, rest: i32, columnNorm: f64): void {
+  oneSpike = oneSpikePerStep;
+  wEI = excToInh;
+  wIE = inhToExc;
+  resetBetweenSamples = reset;
+  restSteps = rest;
+  norm = columnNorm;
+}
+
+// ---- plasticity ----
+export const RULE_NONE: i32 = 0;
+export const RULE_POST_PRE: i32 = 1;
+export const RULE_WEIGHT_DEPENDENT: i32 = 2;
+export const RULE_STDP: i32 = 3;
+export const RULE_DIEHL_COOK: i32 = 4;
+export const RULE_POWER_LAW: i32 = 5;
+
+export let rule: i32 = RULE_NONE;
+/** Depression coefficient (nuPre, aMinus) and potentiation coefficient (nuPost, aPlus, nu). */
+export let depCoef: f32 = 0;
+export let potCoef: f32 = 0;
+export let xTarget: f32 = 0;
+export let mu: f64 = 1;
+export let wMin: f32 = 0;
+export let wMax: f32 = 1;
+/** Input traces: true = all-to-all (added, decayed explicitly), false = nearest (set, tabulated). */
+export let preAdditive: bool = false;
+export let preDecay: f32 = 1;
+export let postAdditive: bool = false;
+export let post1Decay: f32 = 1;
+export let post2Decay: f32 = 1;
+
+export function setRule(kind: i32, dep: f32, pot: f32, target: f32, exponent: f64, lo: f32, hi: f32,
+  preAdd: bool, preD: f32, postAdd: bool, p1: f32, p2: f32): void {
+  rule = kind;
+  depCoef = dep;
+  potCoef = pot;
+  xTarget = target;
+  mu = exponent;
+  wMin = lo;
+  wMax = hi;
+  preAdditive = preAdd;
+  preDecay = preD;
+  postAdditive = postAdd;
+  post1Decay = p1;
+  post2Decay = p2;
+}

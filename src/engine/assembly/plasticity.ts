@@ -1,0 +1,297 @@
+/**
+ * Traces and learning rules on the dense input weights W (docs/models.md, steps 4–6).
+ *
+ * A rule is a depression term applied when input i spikes (to every column with a non-zero post
+ * trace) and a potentiation term applied when neuron j spikes (to every input with a non-zero
+ * pre trace), then a clamp to [wMin, wMax]:
+ *
+ *   rule                        depression (pre spike)        potentiation (post spike)
+ *   post-pre                    y·nuPre                       x·nuPost
+ *   weight-dependent-post-pre   y·nuPre·(w − wMin)            x·nuPost·(wMax − w)
+ *   stdp                        y·A−                          x·A+
+ *   diehl-cook                  y1·nuPre                      x·nuPost·y2(before the spike)
+ *   power-law                   —                             nu·(x − xTarget)·(wMax − w)^mu
+ *
+ * To add a rule: a RULE_ constant in params.ts, its terms in `depressionOf`/`potentiationOf`
+ * below, its definition schema and its mapping in src/engine/network.ts, and its case in the
+ * reference (test/reference). Entries with a zero trace receive w ± 0 and are skipped: exact.
+ *
+ * Nearest-spike input traces are read lazily (trace after k steps = table[k]); all-to-all input
+ * traces are decayed explicitly for the inputs in `preActive`. Post traces are decayed
+ * explicitly for the neurons in `postActive`.
+ */
+import {
+  depAmounts, depColumns, neurons, post1, post2, post2Before, postActive, postMember, preActive, preLast, preMember, preTrace,
+  preTraceTable, rows, spikingNow, stride, touched, touchedMember, traceTableLength, weights, inputs,
+} from './layout';
+import {
+  depCoef, FLUSH, mu, post1Decay, post2Decay, postAdditive, potCoef, preAdditive, preDecay, rule, RULE_DIEHL_COOK, RULE_NONE,
+  RULE_POWER_LAW, RULE_WEIGHT_DEPENDENT, wMax, wMin, xTarget,
+} from './params';
+
+export let postActiveCount: i32 = 0;
+export let preActiveCount: i32 = 0;
+export let touchedCount: i32 = 0;
+
+export function markTouched(j: i32): void {
+  if (load<u8>(touchedMember + <usize>j) == 0) {
+    store<u8>(touchedMember + <usize>j, 1);
+    store<i32>(touched + (<usize>(touchedCount++) << 2), j);
+  }
+}
+
+export function clearTouched(): void {
+  for (let a = 0; a < touchedCount; a++) store<u8>(touchedMember + <usize>load<i32>(touched + (<usize>a << 2)), 0);
+  touchedCount = 0;
+}
+
+// ---- input traces ----
+
+/** Input i's trace at step `now`. */
+// @ts-ignore: decorator
+@inline function preTraceAt(i: i32, now: i32): f32 {
+  if (preAdditive) return load<f32>(preTrace + (<usize>i << 2));
+  const last = load<i32>(preLast + (<usize>i << 2));
+  if (last < 0) return 0;
+  const k = now - last;
+  return k < traceTableLength ? load<f32>(preTraceTable + (<usize>k << 2)) : 0;
+}
+
+/** Explicit decay of all-to-all input traces (before this step's spikes); drops traces at 0. */
+export function decayPreTraces(): void {
+  const d = preDecay;
+  for (let a = 0; a < preActiveCount; ) {
+    const i = load<i32>(preActive + (<usize>a << 2));
+    const p = preTrace + (<usize>i << 2);
+    let x = load<f32>(p) * d;
+    if (x < FLUSH) x = 0;
+    store<f32>(p, x);
+    if (x == 0) {
+      store<u8>(preMember + <usize>i, 0);
+      preActiveCount--;
+      store<i32>(preActive + (<usize>a << 2), load<i32>(preActive + (<usize>preActiveCount << 2)));
+    } else a++;
+  }
+}
+
+/** Input i spikes at step `now`. */
+export function preSpike(i: i32, now: i32): void {
+  store<i32>(preLast + (<usize>i << 2), now);
+  if (preAdditive) {
+    const p = preTrace + (<usize>i << 2);
+    store<f32>(p, load<f32>(p) + 1);
+  }
+  if (load<u8>(preMember + <usize>i) == 0) {
+    store<u8>(preMember + <usize>i, 1);
+    store<i32>(preActive + (<usize>(preActiveCount++) << 2), i);
+  }
+}
+
+/** Forgets nearest-spike input traces that have decayed to 0 (state carried across samples). */
+export function pruneNearestPreTraces(now: i32): void {
+  if (preAdditive) return;
+  for (let a = 0; a < preActiveCount; ) {
+    const i = load<i32>(preActive + (<usize>a << 2));
+    if (now - load<i32>(preLast + (<usize>i << 2)) >= traceTableLength) {
+      store<u8>(preMember + <usize>i, 0);
+      preActiveCount--;
+      store<i32>(preActive + (<usize>a << 2), load<i32>(preActive + (<usize>preActiveCount << 2)));
+    } else a++;
+  }
+}
+
+export function clearPreTraces(): void {
+  for (let a = 0; a < preActiveCount; a++) {
+    const i = <usize>load<i32>(preActive + (<usize>a << 2));
+    store<i32>(preLast + (i << 2), -1);
+    store<f32>(preTrace + (i << 2), 0);
+    store<u8>(preMember + i, 0);
+  }
+  preActiveCount = 0;
+}
+
+// ---- post traces ----
+
+export function decayPostTraces(): void {
+  const d1 = post1Decay;
+  const d2 = post2Decay;
+  const second = rule == RULE_DIEHL_COOK;
+  for (let a = 0; a < postActiveCount; ) {
+    const j = <usize>load<i32>(postActive + (<usize>a << 2));
+    let y1 = load<f32>(post1 + (j << 2)) * d1;
+    if (y1 < FLUSH) y1 = 0;
+    store<f32>(post1 + (j << 2), y1);
+    let y2: f32 = 0;
+    if (second) {
+      y2 = load<f32>(post2 + (j << 2)) * d2;
+      if (y2 < FLUSH) y2 = 0;
+      store<f32>(post2 + (j << 2), y2);
+    }
+    if (y1 == 0 && y2 == 0) {
+      store<u8>(postMember + j, 0);
+      postActiveCount--;
+      store<i32>(postActive + (<usize>a << 2), load<i32>(postActive + (<usize>postActiveCount << 2)));
+    } else a++;
+  }
+}
+
+/** Neuron j spikes: its traces jump (y2 is read first, for the diehl-cook rule). */
+export function postSpike(j: i32): void {
+  const o = <usize>j << 2;
+  store<f32>(post2Before + o, load<f32>(post2 + o));
+  store<f32>(post1 + o, postAdditive ? load<f32>(post1 + o) + 1 : 1);
+  store<f32>(post2 + o, 1);
+  store<u8>(spikingNow + <usize>j, 1);
+  if (load<u8>(postMember + <usize>j) == 0) {
+    store<u8>(postMember + <usize>j, 1);
+    store<i32>(postActive + (<usize>(postActiveCount++) << 2), j);
+  }
+}
+
+export function clearPostTraces(): void {
+  for (let a = 0; a < postActiveCount; a++) {
+    const j = <usize>load<i32>(postActive + (<usize>a << 2));
+    store<f32>(post1 + (j << 2), 0);
+    store<f32>(post2 + (j << 2), 0);
+    store<u8>(postMember + j, 0);
+  }
+  postActiveCount = 0;
+}
+
+// ---- the rules' terms ----
+
+function hasDepression(): bool {
+  return rule != RULE_NONE && rule != RULE_POWER_LAW;
+}
+
+/** w after the depression `amount` (= y·coefficient) of a presynaptic spike, not yet clamped above. */
+// @ts-ignore: decorator
+@inline function depressionOf(w: f32, amount: f32): f32 {
+  return rule == RULE_WEIGHT_DEPENDENT ? w - amount * (w - wMin) : w - amount;
+}
+
+/** The potentiation of w by a postsynaptic spike of a neuron whose second trace was `y2`. */
+// @ts-ignore: decorator
+@inline function potentiationOf(w: f32, x: f32, y2: f32): f32 {
+  if (rule == RULE_WEIGHT_DEPENDENT) return x * potCoef * (wMax - w);
+  if (rule == RULE_DIEHL_COOK) return x * potCoef * y2;
+  if (rule == RULE_POWER_LAW) return potCoef * (x - xTarget) * <f32>Math.pow(<f64>(wMax - w), mu);
+  return x * potCoef;
+}
+
+/**
+ * Depression by the `nrows` inputs spiking now (their rows in `rows`) of every column with a
+ * non-zero post trace, except the columns spiking now (their entries are updated by `potentiate`,
+ * depression first). Only the lower bound can be crossed.
+ */
+export function depress(nrows: i32): void {
+  if (!hasDepression() || nrows == 0) return;
+  let m = 0;
+  for (let a = 0; a < postActiveCount; a++) {
+    const j = load<i32>(postActive + (<usize>a << 2));
+    if (load<u8>(spikingNow + <usize>j) != 0) continue;
+    store<i32>(depColumns + (<usize>m << 2), j);
+    store<f32>(depAmounts + (<usize>m << 2), load<f32>(post1 + (<usize>j << 2)) * depCoef);
+    m++;
+    markTouched(j);
+  }
+  if (m == 0) return;
+  const lo = wMin;
+  const rowsEnd = rows + (<usize>nrows << 2);
+  const colsEnd = <usize>m << 2;
+  for (let r = rows; r < rowsEnd; r += 4) {
+    const base = <usize>load<i32>(r);
+    for (let a: usize = 0; a < colsEnd; a += 4) {
+      const e = base + (<usize>load<i32>(depColumns + a) << 2);
+      const w = depressionOf(load<f32>(e), load<f32>(depAmounts + a));
+      store<f32>(e, w < lo ? lo : w);
+    }
+  }
+}
+
+/** Potentiation of column j (spiking at step `now`), with this step's depression of inputs spiking now first. */
+export function potentiate(j: i32, now: i32): void {
+  markTouched(j);
+  const lo = wMin;
+  const hi = wMax;
+  const dep = hasDepression();
+  const amount = load<f32>(post1 + (<usize>j << 2)) * depCoef;
+  const y2 = load<f32>(post2Before + (<usize>j << 2));
+  const rowBytes = <usize>stride << 2;
+  const column = weights + (<usize>j << 2);
+  if (rule == RULE_POWER_LAW) {
+    // Every input: the term is negative where the trace is below the target.
+    for (let i = 0; i < inputs; i++) {
+      const e = column + <usize>i * rowBytes;
+      let w = load<f32>(e);
+      w = w + potentiationOf(w, preTraceAt(i, now), y2);
+      store<f32>(e, w < lo ? lo : w > hi ? hi : w);
+    }
+    return;
+  }
+  for (let q = 0; q < preActiveCount; q++) {
+    const i = load<i32>(preActive + (<usize>q << 2));
+    const x = preTraceAt(i, now);
+    const spikingNowI = load<i32>(preLast + (<usize>i << 2)) == now;
+    if (x == 0 && !spikingNowI) continue;
+    const e = column + <usize>i * rowBytes;
+    let w = load<f32>(e);
+    if (spikingNowI && dep) w = depressionOf(w, amount);
+    w = w + potentiationOf(w, x, y2);
+    store<f32>(e, w < lo ? lo : w > hi ? hi : w);
+  }
+}
+
+// ---- normalization and bounds ----
+
+/** Scales column j to sum to `norm` (sum in f64, BindsNET's factor); true if a weight left [lo, hi]. */
+function normalizeColumn(j: i32, norm: f64, lo: f32, hi: f32): bool {
+  const rowBytes = <usize>stride << 2;
+  const column = weights + (<usize>j << 2);
+  const end = column + <usize>inputs * rowBytes;
+  let sum: f64 = 0;
+  for (let e = column; e < end; e += rowBytes) sum += <f64>load<f32>(e);
+  let s = <f32>sum;
+  if (s == 0) s = 1;
+  // The target sum stays a double, as in BindsNET's `w *= norm / w.sum(0)` with a Python float.
+  const factor = <f32>(<f64>(<f32>1 / s) * norm);
+  let over = false;
+  for (let e = column; e < end; e += rowBytes) {
+    const w = load<f32>(e) * factor;
+    store<f32>(e, w);
+    if (w > hi || w < lo) over = true;
+  }
+  return over;
+}
+
+export function normalizeTouched(norm: f64): bool {
+  let over = false;
+  for (let a = 0; a < touchedCount; a++) if (normalizeColumn(load<i32>(touched + (<usize>a << 2)), norm, wMin, wMax)) over = true;
+  return over;
+}
+
+export function normalizeAllColumns(norm: f64): bool {
+  let over = false;
+  for (let j = 0; j < neurons; j++) if (normalizeColumn(j, norm, wMin, wMax)) over = true;
+  return over;
+}
+
+export function clampAll(): void {
+  const lo = wMin;
+  const hi = wMax;
+  for (let i = 0; i < inputs; i++) {
+    const row = weights + ((<usize>i * <usize>stride) << 2);
+    for (let j = 0; j < neurons; j++) {
+      const e = row + (<usize>j << 2);
+      const w = load<f32>(e);
+      if (w < lo) store<f32>(e, lo);
+      else if (w > hi) store<f32>(e, hi);
+    }
+  }
+}
+
+/** Set sizes restored from a checkpoint of carried-over state. */
+export function setActiveCounts(post: i32, pre: i32): void {
+  postActiveCount = post;
+  preActiveCount = pre;
+}
