@@ -56,7 +56,7 @@ export function datasetsView(): View {
     h(
       'p',
       { class: 'muted' },
-      'Your own images for the network to learn: MNIST-style IDX files or NumPy arrays. An experiment names one with {"dataset": {"id": "…"}} or from the New experiment form; the built-in generators (oriented bars) need no upload.',
+      'Your own data for the network to learn: MNIST-style IDX files or NumPy arrays of images, or event streams (NumPy [E, 4] or N-MNIST .bin with per-sample offsets; see the README). An experiment names one with {"dataset": {"id": "…"}} or from the New experiment form; the built-in generators (oriented bars, moving bars) need no upload.',
     ),
     h('div', { class: 'card' }, form),
     h('section', { class: 'card', 'aria-labelledby': 'ds-list-title' }, h('h2', { id: 'ds-list-title' }, 'Stored datasets'), list),

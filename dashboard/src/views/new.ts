@@ -127,6 +127,7 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
     { id: 'dataset-select', name: 'data-source', 'aria-describedby': 'dataset-help' },
     h('option', { value: 'mnist' }, 'MNIST (28×28, 10 digits)'),
     h('option', { value: 'oriented-bars' }, 'Oriented bars (16×16, 8 orientations, generated)'),
+    h('option', { value: 'moving-bars' }, 'Moving bars (16×16 ON/OFF events, 8 directions, generated)'),
   );
   datasetSelect.addEventListener('change', () => {
     // Another dataset has its own sizes: leave train/test empty so its defaults apply.
@@ -257,7 +258,7 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
   function formBody(): { body: Record<string, unknown>; local: { b: Bound; message: string }[] } {
     const body: Record<string, unknown> = { preset: preset?.name ?? 'diehl-cook-2015' };
     const ds = datasetSelect.value;
-    if (ds === 'oriented-bars') body.dataset = { name: 'oriented-bars' };
+    if (ds === 'oriented-bars' || ds === 'moving-bars') body.dataset = { name: ds };
     else if (ds.startsWith('upload:')) body.dataset = { id: ds.slice('upload:'.length) };
     const local: { b: Bound; message: string }[] = [];
     for (const b of bound) {
@@ -369,8 +370,7 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
     (page) => {
       if (destroyed) return;
       for (const d of page.items) {
-        if (d.kind !== 'images') continue;
-        datasetSelect.append(h('option', { value: `upload:${d.id}` }, `${d.name} (${d.shape.height}×${d.shape.width}, uploaded)`));
+        datasetSelect.append(h('option', { value: `upload:${d.id}` }, `${d.name} (${d.shape.height}×${d.shape.width}${d.kind === 'events' ? ' events' : ''}, uploaded)`));
       }
       if (wantedDataset && page.items.some((d) => d.id === wantedDataset)) {
         datasetSelect.value = `upload:${wantedDataset}`;
