@@ -99,7 +99,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     { epochs: def.epochs, perEpoch: use.perEpoch, poolSize: use.poolSize, shuffle: def.dataset.shuffle },
     (k) => net.rng.below(k),
   );
-  const windows = new LabellingWindows(spec.neurons, def.evaluation.labelUpdateInterval, shape.classes);
+  const windows = new LabellingWindows(spec.neurons, def.evaluation.labelUpdateInterval, shape.classes, shape.labelled);
 
   const hash = definitionHash(def);
   if (opts.resumeFrom) {

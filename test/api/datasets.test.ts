@@ -160,6 +160,30 @@ describe('datasets API', () => {
   });
 });
 
+describe('unlabelled datasets', () => {
+  it('train and show receptive fields, with no accuracy; scoring them is a 400 naming the field', async () => {
+    const set = shapesIdx(300, 10, 9);
+    const { res, body } = await upload(form({ trainImages: set.trainImages }));
+    expect(res.status).toBe(201);
+    expect(body).toMatchObject({ labelled: false, classes: 1, train: { count: 300, classCounts: null }, test: { count: 0 } });
+    const scored = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', neurons: 9, dataset: { id: body.id }, validation: 10 });
+    expect(scored.status).toBe(400);
+    expect(await json(scored)).toMatchObject({ field: 'dataset.validation', message: expect.stringMatching(/no labels/) });
+    const sub = await post(`${server.url}/v1/experiments`, { preset: 'diehl-cook-2015', neurons: 9, dataset: { id: body.id }, labelUpdateInterval: 100, stream: { spikesEvery: 0, weightsEvery: 0 } });
+    const exp = await json(sub);
+    expect(sub.status, JSON.stringify(exp)).toBe(201);
+    const done = await waitDone(exp.id);
+    expect(done.status, done.error).toBe('completed');
+    expect(done.result.accuracy).toEqual({ allActivity: null, proportionWeighting: null });
+    const metrics = await json(await fetch(`${server.url}/v1/experiments/${exp.id}/metrics`));
+    expect(metrics.items.length).toBe(3);
+    for (const m of metrics.items) expect(m.accuracy).toEqual({ allActivity: null, proportionWeighting: null });
+    const png = PNG.sync.read(Buffer.from(await (await fetch(`${server.url}/v1/experiments/${exp.id}/weights?format=png`)).arrayBuffer()));
+    expect([png.width, png.height]).toEqual([3 * 17 + 1, 3 * 17 + 1]);
+    expect((await fetch(`${server.url}/v1/datasets/${body.id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+});
+
 describe('an upload of MNIST images is MNIST', () => {
   it('trains to the same weights, bit for bit, as the built-in MNIST on the same images', async () => {
     const m = loadMnist();
