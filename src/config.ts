@@ -72,6 +72,8 @@ export interface DatasetSettings {
   maxCount: number;
   /** An upload must be received and validated within this time. */
   uploadTimeoutMs: number;
+  /** Distributed mode: bytes of datasets each process keeps in its local cache (LRU). */
+  cacheBytes: number;
 }
 
 /** Settings of distributed mode, shared by API instances and worker processes. */
@@ -126,6 +128,7 @@ const envSchema = z.object({
   MAX_DATASET_BYTES: positiveInt(256 * 1024 * 1024),
   MAX_DATASETS: positiveInt(1000),
   DATASET_UPLOAD_TIMEOUT_MS: positiveInt(10 * 60_000),
+  DATASET_CACHE_BYTES: positiveInt(8 * 1024 ** 3),
   BULLMQ_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
@@ -190,7 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxClassifyImages: e.MAX_CLASSIFY_IMAGES,
       maxQueued: e.MAX_QUEUED,
     },
-    datasets: { maxBytes: e.MAX_DATASET_BYTES, maxCount: e.MAX_DATASETS, uploadTimeoutMs: e.DATASET_UPLOAD_TIMEOUT_MS },
+    datasets: { maxBytes: e.MAX_DATASET_BYTES, maxCount: e.MAX_DATASETS, uploadTimeoutMs: e.DATASET_UPLOAD_TIMEOUT_MS, cacheBytes: e.DATASET_CACHE_BYTES },
   };
 }
 

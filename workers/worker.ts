@@ -37,7 +37,7 @@ async function main() {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
   // Uploaded datasets live in PostgreSQL; this worker keeps a copy of each it runs, by hash.
   const datasets = store instanceof SqlExperimentStore
-    ? new PgDatasetBlobs(store.sql.client, store.sql.schema, path.join(config.dataDir, 'dataset-cache'))
+    ? new PgDatasetBlobs(store.sql.client, store.sql.schema, path.join(config.dataDir, 'dataset-cache'), config.datasets.cacheBytes)
     : undefined;
   await datasets?.init();
   if (datasets) await removeStaleTemps(datasets.localRoot);

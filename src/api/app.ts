@@ -107,7 +107,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   // Embedded: dataset files beside the other artifacts. With PostgreSQL: in the database, where
   // every instance and worker reads them, copied into a local cache by hash before a run.
   const blobs = config.databaseUrl
-    ? new PgDatasetBlobs(store.sql.client, store.sql.schema, path.join(config.dataDir, 'dataset-cache'))
+    ? new PgDatasetBlobs(store.sql.client, store.sql.schema, path.join(config.dataDir, 'dataset-cache'), config.datasets.cacheBytes)
     : new FileDatasetBlobs(path.join(config.dataDir, 'datasets'));
   const datasets = new DatasetStore(store.sql.client, store.sql.schema, blobs);
   try {

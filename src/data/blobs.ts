@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { SqlClient } from '../store/sql-client.js';
@@ -121,6 +121,8 @@ export class PgDatasetBlobs implements DatasetBlobs {
     private readonly schema: string,
     /** This process's cache of datasets copied out of the database. */
     readonly localRoot: string,
+    /** The cache holds at most this many bytes: least recently used datasets are removed first. */
+    private readonly maxCacheBytes = 8 * 1024 ** 3,
   ) {
     this.chunks = `${schema}.dataset_chunks`;
     this.index = `${schema}.dataset_blobs`;
@@ -204,7 +206,12 @@ export class PgDatasetBlobs implements DatasetBlobs {
   /** Copies the dataset into the local cache, one chunk at a time, then publishes it with a rename. */
   async ensureLocal(sha256: string): Promise<void> {
     const final = path.join(this.localRoot, hashOk(sha256));
-    if (await exists(final)) return;
+    if (await exists(final)) {
+      // Its modification time is its last use (the LRU order of evictCache).
+      const now = new Date();
+      await utimes(final, now, now).catch(() => {});
+      return;
+    }
     const rows = await this.db.query<{ parts: Record<string, number> }>(`SELECT parts FROM ${this.index} WHERE sha256 = $1`, [sha256]);
     if (!rows[0]) throw new Error(`dataset ${sha256} is not in the database (deleted?)`);
     const tmp = path.join(this.localRoot, `.tmp-${randomUUID()}`);
@@ -224,6 +231,30 @@ export class PgDatasetBlobs implements DatasetBlobs {
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });
       throw err;
+    }
+    await this.evictCache(sha256);
+  }
+
+  /**
+   * Removes the least recently used cached datasets (never `keep`) until the cache fits
+   * maxCacheBytes. A job reads its dataset into memory when it starts, so removing the files of
+   * a dataset in use does not disturb it; a later job copies them again.
+   */
+  async evictCache(keep: string): Promise<void> {
+    const entries: { dir: string; bytes: number; usedAt: number }[] = [];
+    for (const name of await readdir(this.localRoot)) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      const dir = path.join(this.localRoot, name);
+      let bytes = 0;
+      for (const f of await readdir(dir).catch(() => [] as string[])) bytes += (await stat(path.join(dir, f)).catch(() => ({ size: 0 }))).size;
+      entries.push({ dir, bytes, usedAt: (await stat(dir).catch(() => ({ mtimeMs: 0 }))).mtimeMs });
+    }
+    let total = entries.reduce((a, e) => a + e.bytes, 0);
+    for (const e of entries.sort((a, b) => a.usedAt - b.usedAt)) {
+      if (total <= this.maxCacheBytes) break;
+      if (path.basename(e.dir) === keep) continue;
+      await rm(e.dir, { recursive: true, force: true });
+      total -= e.bytes;
     }
   }
 }
