@@ -30,11 +30,19 @@ export interface Layer {
   [key: string]: unknown;
 }
 
+/** The learning rules of a definition (openapi.yaml, docs/models.md). */
+export type Plasticity =
+  | { rule: 'post-pre'; nuPre: number; nuPost: number }
+  | { rule: 'weight-dependent-post-pre'; nuPre: number; nuPost: number }
+  | { rule: 'stdp'; aPlus: number; aMinus: number; tauPlusMs: number; tauMinusMs: number; pairing: 'nearest' | 'all-to-all' }
+  | { rule: 'diehl-cook'; nuPre: number; nuPost: number; tauPreMs: number; tauPost1Ms: number; tauPost2Ms: number }
+  | { rule: 'power-law'; nu: number; xTarget: number; mu: number; tauPreMs: number };
+
 export interface Connection {
   from: string;
   to: string;
   type: 'dense' | 'one-to-one' | 'all-but-self';
-  plasticity?: { rule: 'post-pre'; nuPre: number; nuPost: number } | null;
+  plasticity?: Plasticity | null;
   wMin?: number;
   wMax?: number;
   [key: string]: unknown;

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { initDelays, initWeights } from './connections.js';
 import { buildIntervalTables, GUIDE, type IntervalTables } from './interval-tables.js';
 import { Prng } from './prng.js';
-import { decayFactor, MAX_DELAY_STEPS, type LifSpec, type NetworkSpec, type PlasticitySpec } from './spec.js';
+import { kernelRule } from './rules.js';
+import { decayFactor, MAX_DELAY_STEPS, type LifSpec, type NetworkSpec } from './spec.js';
 
 export type { NetworkSpec } from './spec.js';
 
@@ -75,14 +76,6 @@ interface KernelExports {
   scratch(bytes: number): number;
   [global: string]: unknown;
 }
-
-const RULES: Record<PlasticitySpec['rule'], number> = {
-  'post-pre': 1,
-  'weight-dependent-post-pre': 2,
-  stdp: 3,
-  'diehl-cook': 4,
-  'power-law': 5,
-};
 
 let compiled: WebAssembly.Module | null = null;
 
@@ -162,10 +155,11 @@ export class Network {
     this.memory = k.memory;
     const f = Math.fround;
     const dt = spec.dtMs;
-    const rule = spec.dense.plasticity;
-    const preTau = !rule ? spec.inputTraceTauMs : rule.rule === 'stdp' ? rule.tauPlusMs : rule.rule === 'diehl-cook' || rule.rule === 'power-law' ? rule.tauPreMs : spec.inputTraceTauMs;
-    const preAdditive = rule !== null && ((rule.rule === 'stdp' && rule.pairing === 'all-to-all') || rule.rule === 'power-law');
-    const preDecay = decayFactor(dt, preTau);
+    const rule = spec.dense.plasticity
+      ? kernelRule(spec.dense.plasticity, { inputTraceTauMs: spec.inputTraceTauMs, excitatoryTraceTauMs: spec.excitatory.traceTauMs })
+      : null;
+    const preAdditive = rule?.preAdditive ?? false;
+    const preDecay = decayFactor(dt, rule?.preTauMs ?? spec.inputTraceTauMs);
     const delay = spec.dense.delay;
     const maxDelay = delay ? Math.round(delay.maxMs / dt) : 0;
     if (maxDelay > MAX_DELAY_STEPS) throw new Error(`delay: at most ${MAX_DELAY_STEPS} steps`);
@@ -192,27 +186,19 @@ export class Network {
       Math.round(spec.restBetweenSamplesMs / dt),
       spec.dense.norm ?? 0,
     );
-    const postTau = !rule ? e.traceTauMs : rule.rule === 'stdp' ? rule.tauMinusMs : rule.rule === 'diehl-cook' ? rule.tauPost1Ms : e.traceTauMs;
-    const [dep, pot] = !rule
-      ? [0, 0]
-      : rule.rule === 'stdp'
-        ? [rule.aMinus, rule.aPlus]
-        : rule.rule === 'power-law'
-          ? [0, rule.nu]
-          : [rule.nuPre, rule.nuPost];
     k.setRule(
-      rule ? RULES[rule.rule] : 0,
-      f(dep),
-      f(pot),
-      rule?.rule === 'power-law' ? f(rule.xTarget) : 0,
-      rule?.rule === 'power-law' ? rule.mu : 1,
+      rule ? this.global(rule.kernelName) : 0,
+      f(rule?.dep ?? 0),
+      f(rule?.pot ?? 0),
+      f(rule?.xTarget ?? 0),
+      rule?.mu ?? 1,
       f(spec.dense.wMin),
       f(spec.dense.wMax),
       preAdditive ? 1 : 0,
       preDecay,
-      rule?.rule === 'stdp' && rule.pairing === 'all-to-all' ? 1 : 0,
-      decayFactor(dt, postTau),
-      rule?.rule === 'diehl-cook' ? decayFactor(dt, rule.tauPost2Ms) : 1,
+      rule?.postAdditive ? 1 : 0,
+      decayFactor(dt, rule?.postTauMs ?? e.traceTauMs),
+      rule?.post2TauMs !== undefined ? decayFactor(dt, rule.post2TauMs) : 1,
     );
 
     const stride = this.paddedNeurons;

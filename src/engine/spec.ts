@@ -17,13 +17,9 @@ export interface LifSpec {
   synapse: SynapseSpec;
 }
 
-/** Learning rules of the dense input connection (docs/models.md has each window). */
-export type PlasticitySpec =
-  | { rule: 'post-pre'; nuPre: number; nuPost: number }
-  | { rule: 'weight-dependent-post-pre'; nuPre: number; nuPost: number }
-  | { rule: 'stdp'; aPlus: number; aMinus: number; tauPlusMs: number; tauMinusMs: number; pairing: 'nearest' | 'all-to-all' }
-  | { rule: 'diehl-cook'; nuPre: number; nuPost: number; tauPreMs: number; tauPost1Ms: number; tauPost2Ms: number }
-  | { rule: 'power-law'; nu: number; xTarget: number; mu: number; tauPreMs: number };
+/** Learning rules of the dense input connection (rules.ts; docs/models.md has each window). */
+export type { PlasticitySpec } from './rules.js';
+import type { PlasticitySpec } from './rules.js';
 
 export type EncoderType = 'bindsnet-poisson' | 'poisson' | 'bernoulli' | 'latency';
 

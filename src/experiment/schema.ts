@@ -11,10 +11,9 @@
  * the offending field when a definition does not fit it.
  */
 import { z } from 'zod';
+import { plasticitySchema, tau } from '../engine/rules.js';
 
 const ms = (d: number) => z.number().positive().finite().default(d);
-/** A time constant (ms): bounded so decay tables and traces stay finite in size. */
-const tau = (d: number) => z.number().min(0.01).max(1e9).default(d);
 
 /**
  * How a spike of the layer's inputs acts: `current` adds the weight to the membrane potential (mV,
@@ -22,16 +21,17 @@ const tau = (d: number) => z.number().min(0.01).max(1e9).default(d);
  * its time constant and drives v toward its reversal potential (Diehl & Cook's Brian model).
  */
 export const synapseSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('current') }).strict(),
+  z.object({ type: z.literal('current') }).strict().describe('A spike adds its weight to the membrane potential (mV jump), as BindsNET.'),
   z
     .object({
       type: z.literal('conductance'),
-      excTauMs: tau(1),
-      inhTauMs: tau(2),
-      excReversalMv: z.number().finite().default(0),
-      inhReversalMv: z.number().finite().default(-100),
+      excTauMs: tau(1).describe('Decay time constant of the excitatory conductance ge (ms).'),
+      inhTauMs: tau(2).describe('Decay time constant of the inhibitory conductance gi (ms).'),
+      excReversalMv: z.number().finite().default(0).describe('Reversal potential of ge (mV).'),
+      inhReversalMv: z.number().finite().default(-100).describe('Reversal potential of gi (mV); Diehl & Cook: −100 excitatory layer, −85 inhibitory.'),
     })
-    .strict(),
+    .strict()
+    .describe('A spike adds its weight to ge (from input/excitatory) or gi (from inhibitory); v follows dv/dt = ((rest − v) + ge·(Ee − v) + gi·(Ei − v))/τ (Euler), as Diehl & Cook\'s Brian code.'),
 ]);
 const synapse = synapseSchema.default({ type: 'current' });
 const mV = (d: number) => z.number().finite().default(d);
@@ -80,7 +80,7 @@ export const adaptiveLifLayerSchema = z
     /** Time constant of the threshold's decay (ms). */
     tauThetaMs: ms(1e7),
     /** Initial θ (mV); Diehl & Cook start at 20 mV with the threshold 20 mV lower. */
-    thetaInitMv: z.number().finite().default(0),
+    thetaInitMv: z.number().finite().default(0).describe('Initial adaptive threshold θ (mV).'),
     /** At most one spike of this layer propagates per step (BindsNET's `one_spike`). */
     oneSpikePerStep: z.boolean().default(true),
     synapse,
@@ -94,73 +94,7 @@ export const weightInitSchema = z.discriminatedUnion('dist', [
   z.object({ dist: z.literal('constant'), value: z.number().finite() }).strict(),
 ]);
 
-const rate = (d: number) => z.number().nonnegative().finite().default(d);
-
-/** BindsNET's PostPre: pre spike w −= nuPre·y, post spike w += nuPost·x (layers' trace τ, nearest). */
-export const postPreRuleSchema = z
-  .object({
-    rule: z.literal('post-pre'),
-    /** Depression rate on a presynaptic spike: w -= nuPre · postTrace. */
-    nuPre: rate(1e-4),
-    /** Potentiation rate on a postsynaptic spike: w += nuPost · preTrace. */
-    nuPost: rate(1e-2),
-  })
-  .strict();
-
-/** BindsNET's WeightDependentPostPre: soft bounds, w −= nuPre·y·(w − wMin), w += nuPost·x·(wMax − w). */
-export const weightDependentRuleSchema = z
-  .object({ rule: z.literal('weight-dependent-post-pre'), nuPre: rate(1e-4), nuPost: rate(1e-2) })
-  .strict();
-
-/**
- * The classic exponential STDP window: a pre-before-post pair Δt = t_post − t_pre ≥ 0 gives
- * +aPlus·e^(−Δt/τ+), post-before-pre −aMinus·e^(Δt/τ−). `all-to-all`: every pair counts (traces
- * add); `nearest`: only the nearest spike (traces are set to 1).
- */
-export const stdpRuleSchema = z
-  .object({
-    rule: z.literal('stdp'),
-    aPlus: rate(0.01),
-    aMinus: rate(0.0105),
-    tauPlusMs: tau(20),
-    tauMinusMs: tau(20),
-    pairing: z.enum(['all-to-all', 'nearest']).default('all-to-all'),
-  })
-  .strict();
-
-/**
- * Diehl & Cook's released rule: a presynaptic spike depresses by nuPre·y1; a postsynaptic spike
- * potentiates by nuPost·x·y2, y2 (τ 40 ms) read before the spike resets it.
- */
-export const diehlCookRuleSchema = z
-  .object({
-    rule: z.literal('diehl-cook'),
-    nuPre: rate(1e-4),
-    nuPost: rate(1e-2),
-    tauPreMs: tau(20),
-    tauPost1Ms: tau(20),
-    tauPost2Ms: tau(40),
-  })
-  .strict();
-
-/** The paper's power-law rule: a postsynaptic spike changes every input by nu·(x − xTarget)·(wMax − w)^mu. */
-export const powerLawRuleSchema = z
-  .object({
-    rule: z.literal('power-law'),
-    nu: rate(1e-2),
-    xTarget: z.number().finite().default(0.4),
-    mu: z.number().positive().max(10).default(0.2),
-    tauPreMs: tau(20),
-  })
-  .strict();
-
-export const plasticitySchema = z.discriminatedUnion('rule', [
-  postPreRuleSchema,
-  weightDependentRuleSchema,
-  stdpRuleSchema,
-  diehlCookRuleSchema,
-  powerLawRuleSchema,
-]);
+export { plasticitySchema, postPreRuleSchema } from '../engine/rules.js';
 
 export const denseConnectionSchema = z
   .object({
@@ -179,7 +113,8 @@ export const denseConnectionSchema = z
       .object({ minMs: z.number().nonnegative().max(250).default(0), maxMs: z.number().nonnegative().max(250).default(10) })
       .strict()
       .nullable()
-      .default(null),
+      .default(null)
+      .describe('Per-synapse transmission delay (ms) on top of the one-step delay of every connection, uniform in [minMs, maxMs] and drawn once; at most 250 steps of dtMs. null: none. Learning sees a presynaptic spike when it is emitted.'),
     /** Sum every postsynaptic neuron's incoming weights are scaled to after each sample; null = off. */
     norm: z.number().positive().finite().nullable().default(78.4),
   })
@@ -366,8 +301,16 @@ export const experimentDefinitionSchema = z
      * each sample and only θ decays over this time; without it the network runs this long with no
      * input (Diehl & Cook: 150 ms) and carries its state into the next sample.
      */
-    restBetweenSamplesMs: z.number().nonnegative().max(10000).default(0),
-    resetBetweenSamples: z.boolean().default(true),
+    restBetweenSamplesMs: z
+      .number()
+      .nonnegative()
+      .max(10000)
+      .default(0)
+      .describe('Time between two samples (ms): with resetBetweenSamples only θ decays over it; without, the network runs this long with no input (Diehl & Cook: 150 ms).'),
+    resetBetweenSamples: z
+      .boolean()
+      .default(true)
+      .describe('Reset potentials, conductances, traces and delay lines at every sample (BindsNET); false carries them across samples (Brian).'),
     epochs: z.number().int().positive().default(1),
     dataset: datasetSchema.default({ name: 'mnist', train: 60000, test: 10000, validation: 0, shuffle: true }),
     encoder: encoderSchema.default({ type: 'bindsnet-poisson', maxRateHz: 128 }),

@@ -24,6 +24,11 @@ interface FieldSpec {
 }
 
 const dense = (d: Definition) => d.connections.find((c) => c.type === 'dense');
+/** The learning rates nuPre/nuPost of the dense connection's rule, where it has them. */
+const rates = (d: Definition): { nuPre?: number; nuPost?: number } => {
+  const r = dense(d)?.plasticity;
+  return r && 'nuPre' in r ? r : {};
+};
 const exc = (d: Definition) => d.layers.find((l) => l.type !== 'input');
 
 const fields: FieldSpec[] = [
@@ -37,11 +42,11 @@ const fields: FieldSpec[] = [
     path: 'encoder',
     label: 'Input encoder',
     kind: 'select',
-    options: ['bindsnet-poisson', 'bernoulli', 'latency'],
+    options: ['bindsnet-poisson', 'poisson', 'latency'],
     initial: (d) => d.encoder.type,
   },
-  { path: 'nuPost', label: 'Potentiation rate nuPost', kind: 'number', step: 'any', min: 0, help: 'w += nuPost · pre-trace on a post spike.', initial: (d) => String(dense(d)?.plasticity?.nuPost ?? 0.01) },
-  { path: 'nuPre', label: 'Depression rate nuPre', kind: 'number', step: 'any', min: 0, help: 'w −= nuPre · post-trace on a pre spike.', initial: (d) => String(dense(d)?.plasticity?.nuPre ?? 0.0001) },
+  { path: 'nuPost', label: 'Potentiation rate nuPost', kind: 'number', step: 'any', min: 0, help: 'w += nuPost · pre-trace on a post spike.', initial: (d) => String(rates(d).nuPost ?? 0.01) },
+  { path: 'nuPre', label: 'Depression rate nuPre', kind: 'number', step: 'any', min: 0, help: 'w −= nuPre · post-trace on a pre spike.', initial: (d) => String(rates(d).nuPre ?? 0.0001) },
   { path: 'stream.weightsEvery', label: 'Weight snapshot every (samples)', kind: 'int', min: 0, help: 'Receptive fields update this often; 0 = never.', initial: (d) => String(d.stream.weightsEvery) },
   { path: 'validation', label: 'Validation samples', kind: 'int', min: 0, advanced: true, initial: (d) => String(d.dataset.validation) },
   { path: 'maxRateHz', label: 'Max input rate (Hz)', kind: 'number', step: 'any', min: 0, advanced: true, initial: (d) => String(d.encoder.maxRateHz) },
@@ -244,7 +249,10 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
       const v = b ? Number(b.input.value) : NaN;
       return b && b.input.value !== '' && Number.isFinite(v) && v >= 0 ? v : fallback;
     };
-    stdp.update({ ...p, nuPre: num('nuPre', p.nuPre), nuPost: num('nuPost', p.nuPost) });
+    const r = p.rule;
+    // The form's rates override the preset's rule where the rule has them (post-pre family, diehl-cook).
+    if ('nuPre' in r) stdp.update({ ...p, rule: { ...r, nuPre: num('nuPre', r.nuPre), nuPost: num('nuPost', r.nuPost) } });
+    else stdp.update(p);
   }
 
   function setFieldError(b: Bound, message: string | null) {

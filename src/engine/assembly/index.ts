@@ -1,6 +1,6 @@
 /** The engine kernel's exports (compiled by `npm run build:kernel` to dist/kernel/engine.wasm). */
 export * from './layout';
-export { setLayer, setNetwork, setRule } from './params';
+export { setLayer, setNetwork, setRule, RULE_POST_PRE, RULE_WEIGHT_DEPENDENT, RULE_STDP, RULE_DIEHL_COOK, RULE_POWER_LAW } from './params';
 export { setRng, rngWord } from './prng';
 export { encodeIntervals, encodeLatency, encodedActiveCount } from './encoder';
 export {

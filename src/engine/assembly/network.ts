@@ -35,6 +35,11 @@ let hSize: i32 = 0;
 let needClamp: bool = false;
 let normalizeAll: bool = true;
 let recordedExc: i32 = 0;
+/**
+ * The next step's input is already summed in synInput: the input spikes of a sample's last step
+ * carry the weights of that step into the next sample (not those after normalization).
+ */
+let inputGathered: bool = false;
 let recordedInh: i32 = 0;
 
 /** Resting state: potentials at rest, conductances, traces and delay lines empty (θ is kept). */
@@ -59,6 +64,7 @@ export function resetState(): void {
   nExcPrev = 0;
   nInhPrev = 0;
   nrows = 0;
+  inputGathered = false;
   now = 0;
 }
 
@@ -87,6 +93,11 @@ export function runSample(nSteps: i32, bucket: i32, learning: bool, record: bool
     const inputOn = t < nSteps;
     total += step(t, inputOn, bucket, learning, plastic, record && inputOn, nVoltage);
   }
+  if (!resetBetweenSamples && ringSlots == 0 && nrows > 0) {
+    gatherRows(nrows);
+    nrows = 0;
+    inputGathered = true;
+  }
   if (learning) endLearningSample();
   return total;
 }
@@ -103,12 +114,13 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
   }
   const uniform = <f32>(wIE * <f64>nInhPrev);
   let nCrossed: i32;
-  if (!conductance && ringSlots == 0) {
+  if (!conductance && ringSlots == 0 && !inputGathered) {
     nCrossed = stepExcFused(nrows, uniform, learning, inhib);
   } else {
     let input = synInput;
     if (ringSlots > 0) input = ring + ((<usize>(now % ringSlots) * <usize>stride) << 2);
-    else gatherRowsInto();
+    else if (!inputGathered) gatherRowsInto();
+    inputGathered = false;
     nCrossed = stepExcBuffered(input, uniform, <f32>(wIE * <f64>(nInhPrev - 1)), learning, inhib);
     if (ringSlots > 0) memory.fill(input, 0, <usize>stride << 2);
   }
@@ -256,7 +268,7 @@ export function setFlags(f: i32): void {
 
 const SCALARS: i32 = 8;
 
-function regionCount(): i32 { return 19; }
+function regionCount(): i32 { return 20; }
 
 function regionPtr(k: i32): usize {
   switch (k) {
@@ -264,7 +276,7 @@ function regionPtr(k: i32): usize {
     case 4: return hV; case 5: return hRefractory; case 6: return hGe; case 7: return hGi;
     case 8: return hActive; case 9: return hMember; case 10: return post1; case 11: return post2;
     case 12: return postActive; case 13: return postMember; case 14: return preLast; case 15: return preTrace;
-    case 16: return preActive; case 17: return preMember; case 18: return ring;
+    case 16: return preActive; case 17: return preMember; case 18: return ring; case 19: return synInput;
   }
   return 0;
 }
@@ -275,6 +287,7 @@ function regionBytes(k: i32): i32 {
   if (k == 9 || k == 13) return stride;
   if (k == 14 || k == 15 || k == 16) return inputs << 2;
   if (k == 17) return inputs;
+  if (k == 19) return s;
   return ringSlots * s;
 }
 
@@ -292,6 +305,7 @@ export function saveCarriedState(dst: usize): void {
   store<i32>(dst + 16, hSize);
   store<i32>(dst + 20, postActiveCount);
   store<i32>(dst + 24, preActiveCount);
+  store<i32>(dst + 28, inputGathered ? 1 : 0);
   let p = dst + <usize>(SCALARS * 4);
   memory.copy(p, prevExc, <usize>stride << 2);
   p += <usize>stride << 2;
@@ -311,6 +325,7 @@ export function loadCarriedState(src: usize): void {
   nInhPrev = load<i32>(src + 12);
   hSize = load<i32>(src + 16);
   setActiveCounts(load<i32>(src + 20), load<i32>(src + 24));
+  inputGathered = load<i32>(src + 28) != 0;
   let p = src + <usize>(SCALARS * 4);
   memory.copy(prevExc, p, <usize>stride << 2);
   p += <usize>stride << 2;

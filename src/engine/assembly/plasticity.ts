@@ -13,8 +13,8 @@
  *   power-law                   —                             nu·(x − xTarget)·(wMax − w)^mu
  *
  * To add a rule: a RULE_ constant in params.ts, its terms in `depressionOf`/`potentiationOf`
- * below, its definition schema and its mapping in src/engine/network.ts, and its case in the
- * reference (test/reference). Entries with a zero trace receive w ± 0 and are skipped: exact.
+ * below, and its schema and mapping in src/engine/rules.ts (which lists the rest). Entries with a
+ * zero trace receive w ± 0 and are skipped: exact.
  *
  * Nearest-spike input traces are read lazily (trace after k steps = table[k]); all-to-all input
  * traces are decayed explicitly for the inputs in `preActive`. Post traces are decayed
