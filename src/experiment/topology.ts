@@ -28,6 +28,9 @@ export interface DataShape {
   tuning: { kind: 'orientation' | 'direction'; anglesDeg: number[] } | null;
 }
 
+/** Memory a built-in generator may fill for one run. */
+export const MAX_GENERATED_BYTES = 512 * 2 ** 20;
+
 const evenAngles = (k: number, span: number) => Array.from({ length: k }, (_, i) => (i * span) / k);
 
 /**
@@ -152,6 +155,14 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
   if (data.validation + data.train > data.trainCount)
     throw new DefinitionError('dataset.train', `train + validation must not exceed the ${data.trainCount.toLocaleString('en-US')} ${what} training samples`);
   if (data.test > data.testCount) throw new DefinitionError('dataset.test', `${what} has ${data.testCount.toLocaleString('en-US')} test samples`);
+  // Generated datasets live in memory while the run lasts: bound them (images: 1 byte per pixel;
+  // events: about 2 per pixel per sample, 9 bytes each as typed arrays).
+  if (def.dataset.name === 'oriented-bars' || def.dataset.name === 'moving-bars') {
+    const samples = data.trainCount + data.testCount;
+    const bytes = samples * data.height * data.width * (def.dataset.name === 'moving-bars' ? 18 : 1);
+    if (bytes > MAX_GENERATED_BYTES)
+      throw new DefinitionError('dataset.train', `${samples.toLocaleString('en-US')} generated ${data.height}×${data.width} samples would take about ${Math.round(bytes / 2 ** 20)} MiB; at most ${MAX_GENERATED_BYTES / 2 ** 20} MiB`);
+  }
   if (!data.labelled && (data.test > 0 || data.validation > 0 || def.evaluation.assignment === 'frozen-pass'))
     throw new DefinitionError(data.test > 0 ? 'dataset.test' : 'dataset.validation', 'the dataset has no labels: it can train (receptive fields) but not be tested; set test and validation to 0');
 

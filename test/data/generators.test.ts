@@ -109,3 +109,15 @@ describe('moving bars', () => {
     expect(extra).toBeLessThan(expected * 1.1);
   });
 });
+
+describe('generator bounds', () => {
+  it('a generated set larger than 512 MiB is a definition error naming dataset.train', async () => {
+    const { resolveDefinition } = await import('../../src/experiment/presets.js');
+    const { compileDefinition, DefinitionError } = await import('../../src/experiment/topology.js');
+    const ok = resolveDefinition({ preset: 'diehl-cook-2015', dataset: { name: 'moving-bars', side: 32, train: 10000, test: 1000 } });
+    expect(() => compileDefinition(ok)).not.toThrow();
+    const big = resolveDefinition({ preset: 'diehl-cook-2015', dataset: { name: 'moving-bars', side: 64, train: 60000, test: 1000 } });
+    expect(() => compileDefinition(big)).toThrow(DefinitionError);
+    expect(() => compileDefinition(big)).toThrow(/dataset.train: 61,000 generated 64×64 samples would take about 4289 MiB; at most 512 MiB/);
+  });
+});
