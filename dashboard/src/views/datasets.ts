@@ -8,10 +8,17 @@ import { dateTime, h, int } from '../util.js';
 import type { View } from './view.js';
 
 const fileFields = [
-  { name: 'trainImages', label: 'Training images', help: 'IDX (…-idx3-ubyte) or .npy, uint8 or float32, [N, H, W] or [N, H·W]. Required.' },
+  { name: 'trainImages', label: 'Training images', help: 'IDX (…-idx3-ubyte) or .npy, uint8 or float32, [N, H, W] or [N, H·W]. Required (unless event streams are uploaded below).' },
   { name: 'trainLabels', label: 'Training labels', help: 'IDX (…-idx1-ubyte) or .npy integers [N]. Optional: without labels there is no accuracy.' },
   { name: 'testImages', label: 'Test images', help: 'Same format and size as the training images. Optional.' },
   { name: 'testLabels', label: 'Test labels', help: 'Required when training labels and test images are given.' },
+] as const;
+
+const eventFields = [
+  { name: 'trainEvents', label: 'Training events', help: 'NumPy [E, 4] integers (x, y, t µs from the sample start, polarity 0/1) or N-MNIST binary (.bin).' },
+  { name: 'trainOffsets', label: 'Training offsets', help: 'NumPy/IDX integers: the first event of each sample, [N] or [N+1].' },
+  { name: 'testEvents', label: 'Test events', help: 'Optional; as the training events.' },
+  { name: 'testOffsets', label: 'Test offsets', help: 'Required with test events.' },
 ] as const;
 
 export function datasetsView(): View {
@@ -39,6 +46,12 @@ export function datasetsView(): View {
       field('name', 'Name', h('input', { id: 'ds-name', name: 'name', type: 'text', maxlength: 200, autocomplete: 'off' }), 'Optional; default: the training images file name.'),
       field('classes', 'Classes', h('input', { id: 'ds-classes', name: 'classes', type: 'number', min: 1, max: 256, step: 1 }), 'Optional; labels must be below it (default: largest label + 1).'),
       ...fileFields.map((f) => field(f.name, f.label, h('input', { id: `ds-${f.name}`, name: f.name, type: 'file', 'data-testid': `file-${f.name}` }), f.help)),
+    ),
+    h(
+      'details',
+      { class: 'advanced' },
+      h('summary', {}, 'Event streams instead of images (labels above, one per sample)'),
+      h('div', { class: 'form-grid' }, ...eventFields.map((f) => field(f.name, f.label, h('input', { id: `ds-${f.name}`, name: f.name, type: 'file', 'data-testid': `file-${f.name}` }), f.help))),
     ),
     h('div', { class: 'actions' }, submit),
     status,
