@@ -49,3 +49,30 @@ describe('direction selectivity on moving bars (event streams)', () => {
     expect(m.result.accuracy.allActivity).toBeLessThan(0.5);
   });
 });
+
+describe('event streams in the live stream', () => {
+  it('the input raster of a sample is exactly its events (step, OFF/ON input)', async () => {
+    const { movingBars } = await import('../../src/data/generators.js');
+    const { eventsToSpikeTrain } = await import('../../src/data/events.js');
+    const def = resolveDefinition({
+      preset: 'diehl-cook-2015', neurons: 4, seed: 1, shuffle: false,
+      dataset: { name: 'moving-bars', train: 4, test: 0 },
+      stream: { spikesEvery: 1, weightsEvery: 0 },
+    });
+    const rasters: { sampleIndex: number; steps: number; neurons: number; data: Uint32Array }[] = [];
+    await runExperiment(def, { emit: (e) => void (e.type === 'spikes' && e.layer === 'input' && rasters.push(e)) });
+    expect(rasters).toHaveLength(4);
+    const ds = def.dataset as Extract<typeof def.dataset, { name: 'moving-bars' }>;
+    const { samples } = movingBars(ds, 'train', 4);
+    for (const r of rasters) {
+      const train = eventsToSpikeTrain(samples[r.sampleIndex]!, { dtMs: 1, width: 16, height: 16, steps: 250 });
+      expect(r.neurons).toBe(512);
+      const expected: number[] = [];
+      let at = 0;
+      for (let t = 0; t < train.steps; t++) for (let q = 0; q < train.count[t]!; q++) expected.push(t, train.index[at++]!);
+      // Pairs (step, input), sorted by step; within a step in any order.
+      const key = (a: ArrayLike<number>) => Array.from({ length: a.length / 2 }, (_, i) => a[2 * i]! * 1e4 + a[2 * i + 1]!).sort((x, y) => x - y);
+      expect(key(r.data)).toEqual(key(expected));
+    }
+  });
+});
