@@ -104,11 +104,16 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
     const record = await service.get(id);
     // Validate before touching artifacts so bad input gets a 400 whatever the experiment's state.
     let size = { height: 28, width: 28 };
+    let kind: 'images' | 'events' = 'images';
     try {
       const d = compileDefinition(record.definition).data;
       size = { height: d.height, width: d.width };
+      kind = d.kind;
     } catch {
       // A stored definition always compiled at submission; keep MNIST's size if it no longer does.
+    }
+    if (kind === 'events') {
+      throw new ApiError(400, 'validation_error', `experiment ${id} learned event streams; classify takes images only`, 'images');
     }
     const images = parseClassifyBody(request.body, deps.maxClassifyImages, size);
     const artifacts = record.result ? await store.loadArtifacts(id) : null;
