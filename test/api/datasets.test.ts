@@ -272,6 +272,9 @@ describe('event-stream datasets', () => {
     const expected = bars.samples.reduce((a, e) => a + eventsToSpikeTrain(e, { dtMs: 1, width: 16, height: 16, steps: 250 }).index.length, 0) / 24;
     const seen = metrics.items.reduce((a: number, m: { spikesPerSample: { input: number } }) => a + m.spikesPerSample.input, 0) / 3;
     expect(seen).toBeCloseTo(expected, 9);
+    const cls = await post(`${server.url}/v1/experiments/${created.id}/classify`, { images: [new Array(256).fill(0)] });
+    expect(cls.status).toBe(400);
+    expect((await json(cls)).message).toMatch(/learned event streams; classify takes images only/);
     expect((await fetch(`${server.url}/v1/datasets/${id}`, { method: 'DELETE' })).status).toBe(204);
   });
 
