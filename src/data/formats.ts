@@ -148,7 +148,8 @@ function npyHeader(head: Uint8Array, size: number, field: string, magicOk: boole
   if (fortran === 'True') throw new DatasetError(field, 'wrong_shape', 'Fortran-order .npy arrays are not supported; save with C order (np.ascontiguousarray)');
   const m = /^([<|=>])?([uif])(\d)$/.exec(descr);
   const dtype = m ? (`${m[2]}${m[3]}` as Dtype) : null;
-  if (!m || !dtype || !(dtype in dtypeBytes) || (dtype === 'f4' ? false : m[2] === 'f')) {
+  // Only f4 of the float types is in dtypeBytes: float16/float64 are refused here.
+  if (!m || !dtype || !(dtype in dtypeBytes)) {
     throw new DatasetError(field, 'wrong_dtype', `unsupported .npy dtype '${descr}': images must be uint8 or float32, labels an integer type`);
   }
   if (m[1] === '>' && dtypeBytes[dtype] > 1) throw new DatasetError(field, 'wrong_dtype', `big-endian .npy dtype '${descr}' is not supported; use little-endian ('<')`);
