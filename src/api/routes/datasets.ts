@@ -202,7 +202,8 @@ export async function datasetRoutes(app: FastifyInstance, deps: DatasetRoutesDep
             },
           });
           await pipeline(part.file, count, createWriteStream(file));
-          files[field] = { path: file, size, filename: part.filename || field };
+          // Bounded: the name is only shown back (busboy allows part headers of up to 80 kB).
+          files[field] = { path: file, size, filename: (part.filename || field).slice(0, 200) };
         } else {
           if (!(textFields as readonly string[]).includes(name)) {
             throw new ApiError(400, 'unknown_field', `unknown field ${name}: expected ${[...uploadFileFields, ...textFields].join(', ')}`, name);
