@@ -55,6 +55,14 @@ function inputShape(def: ExperimentDetail['definition']): { height: number; widt
   return { height: 28, width: 28, channels: 1 };
 }
 
+function datasetLabel(def: ExperimentDetail['definition']): string {
+  const ds = def.dataset;
+  if (ds.name === 'upload') return `uploaded dataset ${ds.id}`;
+  if (ds.name === 'oriented-bars') return 'oriented bars (generated)';
+  if (ds.name === 'moving-bars') return 'moving bars, ON/OFF events (generated)';
+  return 'MNIST';
+}
+
 export function experimentView(id: string): View {
   let detail: ExperimentDetail | null = null;
   let status: Status | null = null;
@@ -92,6 +100,7 @@ export function experimentView(id: string): View {
   const dropsText = h('span', { 'data-testid': 'dropped', class: 'muted' });
   const errorText = h('p', { class: 'error', role: 'alert', hidden: true });
   const timesText = h('p', { class: 'muted small' });
+  const dataText = h('p', { class: 'small', 'data-testid': 'dataset' });
   const cancelBtn = h('button', { type: 'button', class: 'danger', disabled: true, onclick: () => void cancel() }, 'Cancel run');
   const deleteBtn = h('button', { type: 'button', class: 'secondary', onclick: () => void remove() }, 'Delete');
   const reconnectBtn = h('button', { type: 'button', class: 'secondary small', title: 'Drop and re-open the stream', onclick: () => reconnect() }, 'Reconnect');
@@ -104,6 +113,7 @@ export function experimentView(id: string): View {
     h('div', { class: 'progress-row' }, progressBar, progressText, etaText),
     h('div', { class: 'stream-row small' }, h('span', {}, 'Stream: ', streamText), dropsText, reconnectBtn),
     timesText,
+    dataText,
     errorText,
   );
 
@@ -328,6 +338,7 @@ export function experimentView(id: string): View {
     if (definitionPre.textContent !== def) definitionPre.textContent = def;
     const shape = inputShape(d.definition);
     rf.setShape(shape.height, shape.width);
+    setText(dataText, `Data: ${datasetLabel(d.definition)} · input ${shape.channels > 1 ? `${shape.channels}×` : ''}${shape.height}×${shape.width}`);
     setText(rfNote, `Input weights of each excitatory neuron as a ${shape.height}×${shape.width} tile${shape.channels > 1 ? ` per channel (${shape.channels} side by side)` : ''}, min-max normalised per neuron.`);
     stdp.update(stdpParams(d.definition));
     const vn = d.definition.stream.voltageNeurons;
