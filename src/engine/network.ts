@@ -412,14 +412,6 @@ export class Network {
   }
 }
 
-/** @deprecated the old name: the network is no longer only Diehl & Cook's. */
-export { Network as DiehlCookNetwork };
-
-/** Kept for callers of the old async loader. */
-export async function loadExcKernelModule(): Promise<WebAssembly.Module> {
-  return loadKernelModule();
-}
-
 export async function createNetwork(spec: NetworkSpec): Promise<Network> {
   return new Network(spec, loadKernelModule());
 }

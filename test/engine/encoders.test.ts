@@ -1,5 +1,7 @@
 /**
- * Input encoders against the laws they claim to sample.
+ * Input encoders against the laws they claim to sample, driven through the kernel: the spikes
+ * are the recorded input of `Network.runSample` on an image (a network whose excitatory layer
+ * never spikes, so nothing but the encoder draws from the PRNG).
  *
  * `bindsnet-poisson` is checked against (a) an exact computation of the renewal-process count law
  * (the interval pmf convolved with itself, no sampling) and (b) a direct simulation of BindsNET's
@@ -7,8 +9,10 @@
  * binomial/geometric laws, `latency` against its closed form. Statistical bounds are 5 sigma.
  */
 import { describe, expect, it } from 'vitest';
-import { createEncoder, createSpikeTrain, pixelRateHz, type SpikeTrain } from '../../src/engine/encoders.js';
-import { Prng } from '../../src/engine/prng.js';
+import { pixelRateHz } from '../../src/engine/interval-tables.js';
+import { createRecording, Network } from '../../src/engine/network.js';
+import type { EncoderType } from '../../src/engine/spec.js';
+import { tinySpec } from './tiny.js';
 
 const f = Math.fround;
 const T = 250;
@@ -106,25 +110,35 @@ function simulateBindsnetTrain(lambda: number, steps: number, u: () => number): 
   return out;
 }
 
-/** Spike steps of every input of a train, checking the bucket invariants on the way. */
-function spikeTimes(train: SpikeTrain, image: Uint8Array): number[][] {
-  const times: number[][] = Array.from({ length: train.inputs }, () => []);
-  let total = 0;
-  for (let t = 0; t < train.steps; t++) {
-    const n = train.count[t];
-    if (n > train.stride) throw new Error(`step ${t}: ${n} spikes exceed the bucket stride ${train.stride}`);
-    let prev = -1;
-    for (let r = 0; r < n; r++) {
-      const i = train.index[t * train.stride + r];
-      // Ascending (hence distinct: at most one spike per input per step).
-      if (!(i > prev)) throw new Error(`step ${t}: bucket not strictly ascending (${prev} then ${i})`);
-      prev = i;
-      if (image[i] === 0) throw new Error(`zero pixel ${i} spiked at step ${t}`);
-      times[i].push(t);
-    }
-    total += n;
+/** An encoder: a 784-input network with zero weights (its neurons never spike). */
+function encoderNet(type: EncoderType, seed: number, maxRateHz = 128, steps = T): Network {
+  return new Network(tinySpec({ inputs: INPUTS, neurons: 1, steps, seed, encoder: { type, maxRateHz } }));
+}
+
+/** Encodes `image` once; returns the recorded (step, input) pairs. */
+function encode(net: Network, image: Uint8Array, extraRateHz = 0): number[] {
+  const rec = createRecording([]);
+  net.runSample(image, false, rec, extraRateHz);
+  expect(rec.excitatory).toEqual([]);
+  return rec.input;
+}
+
+/** Spike steps of every input, checking the invariants on the way. */
+function spikeTimes(pairs: number[], image: Uint8Array, steps = T): number[][] {
+  const times: number[][] = Array.from({ length: INPUTS }, () => []);
+  let prevT = -1;
+  let prev = -1;
+  for (let a = 0; a < pairs.length; a += 2) {
+    const [t, i] = [pairs[a], pairs[a + 1]];
+    if (t < prevT || t >= steps) throw new Error(`step ${t} out of order or range`);
+    if (t !== prevT) prev = -1;
+    // Ascending within a step (hence distinct: at most one spike per input per step).
+    if (!(i > prev)) throw new Error(`step ${t}: not strictly ascending (${prev} then ${i})`);
+    if (image[i] === 0) throw new Error(`zero pixel ${i} spiked at step ${t}`);
+    times[i].push(t);
+    prevT = t;
+    prev = i;
   }
-  if (total !== train.total) throw new Error(`total ${train.total} but buckets hold ${total}`);
   return times;
 }
 
@@ -140,17 +154,16 @@ function moments(xs: number[]): { mean: number; variance: number } {
 }
 
 /** Counts and first-spike cumulative times (step+1) of `reps` encodes of a uniform image. */
-function collect(type: 'bindsnet-poisson' | 'bernoulli', pixel: number, reps: number, seed: number, maxRate = 128) {
-  const enc = createEncoder(type, T, 1, maxRate);
-  const train = createSpikeTrain(INPUTS, T);
-  const rng = new Prng(seed);
+function collect(type: 'bindsnet-poisson' | 'bernoulli' | 'poisson', pixel: number, reps: number, seed: number, maxRate = 128) {
+  const net = encoderNet(type, seed, maxRate);
   const img = uniformImage(pixel);
   const counts: number[] = [];
   const first: number[] = [];
   const all: number[][] = [];
   for (let r = 0; r < reps; r++) {
-    enc.encode(img, rng, train);
-    const times = spikeTimes(train, img);
+    const pairs = encode(net, img);
+    expect(net.inputSpikes).toBe(pairs.length / 2);
+    const times = spikeTimes(pairs, img);
     for (const ts of times) {
       counts.push(ts.length);
       if (ts.length > 0) first.push(ts[0] + 1);
@@ -288,41 +301,70 @@ describe('bindsnet-poisson encoder', () => {
     expect(Math.max(...counts)).toBeLessThanOrEqual(T);
   });
 
-  it('zero pixels never spike; buckets are ascending with at most one spike per input per step', () => {
-    const enc = createEncoder('bindsnet-poisson', T, 1, 128);
-    const train = createSpikeTrain(INPUTS, T);
-    const rng = new Prng(9);
+  it('zero pixels never spike; spikes are listed by step, ascending within a step, at most one per input per step', () => {
+    const net = encoderNet('bindsnet-poisson', 9);
     const img = new Uint8Array(INPUTS);
     const u = mulberry32(9);
     for (let rep = 0; rep < 20; rep++) {
       for (let i = 0; i < INPUTS; i++) img[i] = u() < 0.7 ? 0 : Math.floor(u() * 256);
-      enc.encode(img, rng, train);
-      spikeTimes(train, img); // throws on any violation
-      const nonZero = Array.from(img.keys()).filter((i) => img[i] !== 0);
-      expect(train.activeCount).toBe(nonZero.length);
-      expect(Array.from(train.active.subarray(0, train.activeCount))).toEqual(nonZero);
-      expect(train.stride).toBe(nonZero.length);
+      const pairs = encode(net, img);
+      const times = spikeTimes(pairs, img); // throws on any violation
+      expect(net.inputSpikes).toBe(pairs.length / 2);
+      // Every bright pixel spiked.
+      for (let i = 0; i < INPUTS; i++) if (img[i] >= 100) expect(times[i].length).toBeGreaterThan(0);
     }
     // An all-zero image yields no spikes at all.
-    enc.encode(new Uint8Array(INPUTS), rng, train);
-    expect(train.total).toBe(0);
-    expect(Array.from(train.count).every((c) => c === 0)).toBe(true);
+    expect(encode(net, new Uint8Array(INPUTS))).toEqual([]);
+    expect(net.inputSpikes).toBe(0);
   });
 
-  it('is deterministic for a given PRNG state', () => {
-    const enc = createEncoder('bindsnet-poisson', T, 1, 128);
-    const a = createSpikeTrain(INPUTS, T);
-    const b = createSpikeTrain(INPUTS, T);
+  it('is deterministic for a given seed, and continues the network’s PRNG stream', () => {
     const img = uniformImage(200);
-    enc.encode(img, new Prng(5), a);
-    enc.encode(img, new Prng(5), b);
-    expect(a.total).toBe(b.total);
-    expect(Array.from(a.count)).toEqual(Array.from(b.count));
-    expect(Array.from(a.index.subarray(0, T * a.stride))).toEqual(Array.from(b.index.subarray(0, T * b.stride)));
+    const a = encoderNet('bindsnet-poisson', 5);
+    const b = encoderNet('bindsnet-poisson', 5);
+    const a1 = encode(a, img);
+    expect(encode(b, img)).toEqual(a1);
+    // The next sample draws on from where the last one stopped: different spikes, same law.
+    const a2 = encode(a, img);
+    expect(a2).not.toEqual(a1);
+    expect(encode(b, img)).toEqual(a2);
+    // Restoring the PRNG state restores the spikes.
+    const c = encoderNet('bindsnet-poisson', 77);
+    c.setState({ ...c.getState(), prng: new Uint32Array(b.rng.getState()) });
+    expect(encode(c, img)).toEqual(encode(b, img));
+  });
+
+  it('re-presentation: runSample(…, extraRateHz) encodes at maxRateHz + extraRateHz', () => {
+    const img = Uint8Array.from({ length: INPUTS }, (_, i) => (i * 7) % 256);
+    const net = encoderNet('bindsnet-poisson', 12);
+    for (const extra of [0, 32, 64, 0]) {
+      const ref = encoderNet('bindsnet-poisson', 0, 128 + extra);
+      ref.setState({ ...ref.getState(), prng: new Uint32Array(net.rng.getState()) });
+      const want = encode(ref, img);
+      expect(encode(net, img, extra)).toEqual(want);
+      expect(Array.from(net.rng.getState())).toEqual(Array.from(ref.rng.getState()));
+    }
+    // A higher rate gives proportionally more input spikes (renewal law at 128 vs 256 Hz).
+    const bright = uniformImage(255);
+    let base = 0;
+    let raised = 0;
+    for (let k = 0; k < 5; k++) {
+      base += encode(net, bright).length / 2;
+      raised += encode(net, bright, 128).length / 2;
+    }
+    expect(raised / base).toBeGreaterThan(1.9);
+    expect(raised / base).toBeLessThan(2.1);
   });
 });
 
-describe('bernoulli encoder', () => {
+describe('bernoulli (poisson) encoder', () => {
+  it('`poisson` and `bernoulli` are the same encoder', () => {
+    const img = uniformImage(180);
+    const a = encoderNet('poisson', 3);
+    const b = encoderNet('bernoulli', 3);
+    for (let k = 0; k < 3; k++) expect(encode(b, img)).toEqual(encode(a, img));
+  });
+
   it('count mean ≈ 250·p and variance ≈ 250·p(1−p), p = r/1000', () => {
     for (const [pixel, seed] of [
       [255, 21],
@@ -400,12 +442,11 @@ describe('bernoulli encoder', () => {
 describe('latency encoder', () => {
   it('exactly one spike per non-zero pixel at step round((1 − v/255)(T−1))', () => {
     for (const steps of [250, 100, 7]) {
-      const enc = createEncoder('latency', steps, 1, 128);
-      const train = createSpikeTrain(INPUTS, steps);
+      const net = encoderNet('latency', 1, 128, steps);
       const img = new Uint8Array(INPUTS);
       for (let i = 0; i < INPUTS; i++) img[i] = (i * 37) % 256; // every value 0..255, some zeros
-      enc.encode(img, new Prng(1), train);
-      const times = spikeTimes(train, img);
+      const pairs = encode(net, img);
+      const times = spikeTimes(pairs, img, steps);
       let nonZero = 0;
       for (let i = 0; i < INPUTS; i++) {
         if (img[i] === 0) {
@@ -417,20 +458,20 @@ describe('latency encoder', () => {
         const want = Math.round(((255 - img[i]) * (steps - 1)) / 255);
         expect(times[i]).toEqual([want]);
       }
-      expect(train.total).toBe(nonZero);
+      expect(net.inputSpikes).toBe(nonZero);
+      // Deterministic: no PRNG draws.
+      const before = Array.from(net.rng.getState());
+      encode(net, img);
+      expect(Array.from(net.rng.getState())).toEqual(before);
     }
   });
 
   it('brighter pixels fire first: 255 at step 0, pixel 1 at round(254·249/255) = 248', () => {
-    const enc = createEncoder('latency', T, 1, 128);
-    const train = createSpikeTrain(INPUTS, T);
+    const net = encoderNet('latency', 0);
     const img = new Uint8Array(INPUTS);
     img[3] = 255;
     img[500] = 1;
-    enc.encode(img, new Prng(0), train);
-    const times = spikeTimes(train, img);
-    expect(times[3]).toEqual([0]);
-    expect(times[500]).toEqual([248]);
-    expect(train.total).toBe(2);
+    expect(encode(net, img)).toEqual([0, 3, 248, 500]);
+    expect(net.inputSpikes).toBe(2);
   });
 });

@@ -34,7 +34,8 @@ describe('diehl-cook-2015 preset', () => {
     expect(d.seed).toBe(0);
     expect(d.dtMs).toBe(1);
     expect(d.timePerSampleMs).toBe(250);
-    expect(d.restMs).toBe(0);
+    expect(d.restBetweenSamplesMs).toBe(0);
+    expect(d.resetBetweenSamples).toBe(true);
     expect(d.epochs).toBe(1);
     expect(d.dataset).toEqual({ name: 'mnist', train: 60000, test: 10000, validation: 0, shuffle: true });
     expect(d.encoder).toEqual({ type: 'bindsnet-poisson', maxRateHz: 128 });
@@ -56,9 +57,11 @@ describe('diehl-cook-2015 preset', () => {
       traceTauMs: 20,
       thetaPlusMv: 0.05,
       tauThetaMs: 1e7,
+      thetaInitMv: 0,
       oneSpikePerStep: true,
+      synapse: { type: 'current' },
     });
-    expect(ai).toEqual({ id: 'Ai', type: 'lif', size: 100, restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, traceTauMs: 20 });
+    expect(ai).toEqual({ id: 'Ai', type: 'lif', size: 100, restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, traceTauMs: 20, synapse: { type: 'current' } });
     const [dense, e2i, i2e] = d.connections;
     expect(dense).toEqual({
       from: 'X',
@@ -69,6 +72,7 @@ describe('diehl-cook-2015 preset', () => {
       wMax: 1,
       plasticity: { rule: 'post-pre', nuPre: 1e-4, nuPost: 1e-2 },
       norm: 78.4,
+      delay: null,
     });
     expect(e2i).toEqual({ from: 'Ae', to: 'Ai', type: 'one-to-one', weight: 22.5 });
     expect(i2e).toEqual({ from: 'Ai', to: 'Ae', type: 'all-but-self', weight: -120 });
@@ -85,7 +89,8 @@ describe('diehl-cook-2015 preset', () => {
       neurons: 10,
       steps: 250,
       dtMs: 1,
-      restMs: 0,
+      restBetweenSamplesMs: 0,
+      resetBetweenSamples: true,
       seed: 7,
       encoder: { type: 'bindsnet-poisson', maxRateHz: 128 },
       inputTraceTauMs: 20,

@@ -1,7 +1,6 @@
 /**
  * runExperiment end to end on small MNIST subsets: learning quality, determinism, checkpoint /
- * resume (bit-identical weights, also across an epoch boundary), cancellation, event streams,
- * kernel equivalence.
+ * resume (bit-identical weights, also across an epoch boundary), cancellation, event streams.
  */
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -210,7 +209,7 @@ describe('runExperiment: end to end (30 neurons, 1,500 train, 500 test, seed 1)'
   });
 });
 
-describe('runExperiment: determinism and kernels', () => {
+describe('runExperiment: determinism', () => {
   it('same definition and seed ⇒ identical weightsSha256; different seed ⇒ different', async () => {
     const a = await run(def({ neurons: 20, train: 300, test: 50, seed: 3 }));
     const b = await run(def({ neurons: 20, train: 300, test: 50, seed: 3 }));
@@ -219,16 +218,6 @@ describe('runExperiment: determinism and kernels', () => {
     expect(b.result.accuracy).toEqual(a.result.accuracy);
     expect(b.result.assignments).toEqual(a.result.assignments);
     expect(c.result.weightsSha256).not.toBe(a.result.weightsSha256);
-  });
-
-  it("kernel 'js' and 'wasm' give the same weightsSha256 and results", async () => {
-    const d = def({ neurons: 20, train: 300, test: 50, seed: 6 });
-    const js = await run(d, { kernel: 'js' });
-    const wasm = await run(d, { kernel: 'wasm' });
-    expect(js.result.weightsSha256).toBe(wasm.result.weightsSha256);
-    expect(js.result.accuracy).toEqual(wasm.result.accuracy);
-    expect(js.result.confusion).toEqual(wasm.result.confusion);
-    expect(js.result.thetaMean).toBe(wasm.result.thetaMean);
   });
 });
 
@@ -307,20 +296,20 @@ describe('runExperiment: Diehl & Cook variants (frozen-pass labelling, re-presen
       proportions: new Array(100).fill(0.1),
     });
     const { loadMnist } = await import('../../src/io/mnist.js');
-    const { DiehlCookNetwork } = await import('../../src/engine/network.js');
+    const { Network } = await import('../../src/engine/network.js');
     const { compileDefinition } = await import('../../src/experiment/topology.js');
     const { test } = loadMnist();
     const img = test.images.subarray(0, 784);
     // belowSpikes unreachable: 1 + 3 presentations at +0, +32, +64, +96 Hz, each drawing from the stream.
     const [c] = await classify(model({ belowSpikes: 1_000_000, rateStepHz: 32, maxRepeats: 3 }), [img], 5);
-    const net = new DiehlCookNetwork(compileDefinition({ ...d, seed: 5 }).spec, null);
+    const net = new Network(compileDefinition({ ...d, seed: 5 }).spec);
     net.setState({ weights: done.weights, theta: done.theta, prng: net.rng.getState(), normalizeAll: false, needClamp: false });
     let spikes = 0;
     for (let k = 0; k <= 3; k++) spikes = net.runSample(img, false, null, 32 * k);
     expect(c.spikes).toBe(spikes);
     // Off (belowSpikes 0): a single presentation.
     const [c0] = await classify(model({ belowSpikes: 0, rateStepHz: 32, maxRepeats: 3 }), [img], 5);
-    const net0 = new DiehlCookNetwork(compileDefinition({ ...d, seed: 5 }).spec, null);
+    const net0 = new Network(compileDefinition({ ...d, seed: 5 }).spec);
     net0.setState({ weights: done.weights, theta: done.theta, prng: net0.rng.getState(), normalizeAll: false, needClamp: false });
     expect(c0.spikes).toBe(net0.runSample(img, false));
   });

@@ -16,7 +16,7 @@ function def(overrides: { name?: string; samples?: number; msPerSample?: number;
     neurons: 4,
     train: overrides.samples ?? 20,
     test: 0,
-    restMs: overrides.msPerSample ?? 1,
+    restBetweenSamplesMs: overrides.msPerSample ?? 1,
     checkpointEvery: overrides.checkpointEvery ?? 0,
     stream: { progressEvery: 5, weightsEvery: overrides.weightsEvery ?? 0, spikesEvery: 0 },
   });

@@ -30,6 +30,8 @@ const f = Math.fround;
 
 /** docs/models.md: a trace or conductance that a decay leaves below 2^-100 is 0. */
 const FLUSH = 2 ** -100;
+/** docs/models.md step 2: a conductance neuron's v stays within [min(rest, Ei), max(rest, Ee)]. */
+const keepInRange = (v: number, rest: number, Ee: number, Ei: number): number => Math.min(Math.max(v, Math.min(rest, Ei)), Math.max(rest, Ee));
 const decayed = (x: number, d: number): number => {
   const y = f(x * d);
   return Math.abs(y) < FLUSH ? 0 : y;
@@ -375,6 +377,7 @@ export class ReferenceNetwork {
           const ge = e.ge[j];
           const gi = e.gi[j];
           v = f(v + f(E.k * f(f(f(E.rest - v) + f(ge * f(E.Ee - v))) + f(gi * f(E.Ei - v)))));
+          v = keepInRange(v, E.rest, E.Ee, E.Ei);
         }
         e.ge[j] = decayed(e.ge[j], E.dge);
         e.gi[j] = decayed(e.gi[j], E.dgi);
@@ -411,6 +414,7 @@ export class ReferenceNetwork {
             const ge = h.ge[k];
             const gi = h.gi[k];
             v = f(v + f(H.k * f(f(f(H.rest - v) + f(ge * f(H.Ee - v))) + f(gi * f(H.Ei - v)))));
+            v = keepInRange(v, H.rest, H.Ee, H.Ei);
           }
           h.ge[k] = decayed(h.ge[k], H.dge);
           h.gi[k] = decayed(h.gi[k], H.dgi);

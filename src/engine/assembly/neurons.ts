@@ -4,7 +4,9 @@
  * Excitatory layer, 4 neurons per SIMD lane group, 16 per block:
  *   current:      v ← rest + d·(v − rest);  v ← v + x  unless refractory
  *   conductance:  v ← v + (dt/τ)·((rest − v) + ge·(Ee − v) + gi·(Ei − v))  unless refractory
- *                 (v stays at reset while refractory); ge ← ge·e^(−dt/τe), gi ← gi·e^(−dt/τi)
+ *                 (v stays at reset while refractory), kept within [min(rest, Ei), max(rest, Ee)]
+ *                 (the range the exact solution never leaves; Euler at large conductances
+ *                 overshoots it and diverges); ge ← ge·e^(−dt/τe), gi ← gi·e^(−dt/τi)
  *   adaptive θ:   θ ← θ·e^(−dt/τθ) while learning;  spike if v ≥ threshold + θ:
  *                 v ← reset, refractory ← tRef, θ ← θ + θ+ (learning); else refractory −= dt.
  * Crossing neurons are appended to `crossed`; the one-spike choice is the sample loop's.
@@ -145,6 +147,8 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
   const geDecay = f32x4.splat(exc.geDecay);
   const giDecay = f32x4.splat(exc.giDecay);
   const floor = f32x4.splat(FLUSH);
+  const vLow = f32x4.splat(exc.vLow);
+  const vHigh = f32x4.splat(exc.vHigh);
   for (let o: usize = 0; o < end; o += 16) {
     const gE = f32x4.add(v128.load(ge + o), v128.load(input + o));
     let gI = v128.load(gi + o);
@@ -152,7 +156,8 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
     let vv = v128.load(v + o);
     let rf = v128.load(refractory + o);
     const drive = f32x4.add(f32x4.add(f32x4.sub(rest, vv), f32x4.mul(gE, f32x4.sub(eE, vv))), f32x4.mul(gI, f32x4.sub(eI, vv)));
-    vv = v128.bitselect(f32x4.add(vv, f32x4.mul(k, drive)), vv, f32x4.le(rf, ZERO));
+    const stepped = f32x4.pmax(vLow, f32x4.pmin(vHigh, f32x4.add(vv, f32x4.mul(k, drive))));
+    vv = v128.bitselect(stepped, vv, f32x4.le(rf, ZERO));
     rf = f32x4.sub(rf, dt);
     v128.store(ge + o, flush4(f32x4.mul(gE, geDecay), floor));
     v128.store(gi + o, flush4(f32x4.mul(gI, giDecay), floor));
@@ -201,7 +206,10 @@ export function stepInh(size: i32): i32 {
     if (conductance) {
       gek = load<f32>(hGe + o) + input;
       gik = load<f32>(hGi + o);
-      if (r <= 0) vk = vk + inh.k * (((rest - vk) + gek * (inh.excReversal - vk)) + gik * (inh.inhReversal - vk));
+      if (r <= 0) {
+        vk = vk + inh.k * (((rest - vk) + gek * (inh.excReversal - vk)) + gik * (inh.inhReversal - vk));
+        vk = vk < inh.vLow ? inh.vLow : vk > inh.vHigh ? inh.vHigh : vk;
+      }
       gek = flush(gek * inh.geDecay);
       gik = flush(gik * inh.giDecay);
       store<f32>(hGe + o, gek);

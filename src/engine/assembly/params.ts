@@ -32,6 +32,9 @@ export class Layer {
   inhReversal: f32 = 0;
   geDecay: f32 = 0;
   giDecay: f32 = 0;
+  /** Bounds of v under conductance synapses: min(rest, Ei), max(rest, Ee). */
+  vLow: f32 = 0;
+  vHigh: f32 = 0;
 }
 
 export const exc = new Layer();
@@ -63,6 +66,8 @@ export function setLayer(which: i32, rest: f32, reset: f32, threshold: f32, refr
   l.inhReversal = inhReversal;
   l.geDecay = geDecay;
   l.giDecay = giDecay;
+  l.vLow = min(rest, inhReversal);
+  l.vHigh = max(rest, excReversal);
   if (which == 1) hasInh = true;
 }
 
