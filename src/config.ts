@@ -61,6 +61,19 @@ export interface Config {
   /** Time given to running jobs and open connections to wind down on SIGTERM/SIGINT. */
   shutdownTimeoutMs: number;
   limits: Limits;
+  /** Uploaded datasets (POST /v1/datasets). */
+  datasets: DatasetSettings;
+}
+
+export interface DatasetSettings {
+  /** Total bytes of one upload (all its files). */
+  maxBytes: number;
+  /** Dataset records on the server. */
+  maxCount: number;
+  /** An upload must be received and validated within this time. */
+  uploadTimeoutMs: number;
+  /** Distributed mode: bytes of datasets each process keeps in its local cache (LRU). */
+  cacheBytes: number;
 }
 
 /** Settings of distributed mode, shared by API instances and worker processes. */
@@ -112,6 +125,10 @@ const envSchema = z.object({
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   MAX_CLASSIFY_IMAGES: positiveInt(100),
   MAX_QUEUED: positiveInt(1000),
+  MAX_DATASET_BYTES: positiveInt(256 * 1024 * 1024),
+  MAX_DATASETS: positiveInt(1000),
+  DATASET_UPLOAD_TIMEOUT_MS: positiveInt(10 * 60_000),
+  DATASET_CACHE_BYTES: positiveInt(8 * 1024 ** 3),
   BULLMQ_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
@@ -176,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxClassifyImages: e.MAX_CLASSIFY_IMAGES,
       maxQueued: e.MAX_QUEUED,
     },
+    datasets: { maxBytes: e.MAX_DATASET_BYTES, maxCount: e.MAX_DATASETS, uploadTimeoutMs: e.DATASET_UPLOAD_TIMEOUT_MS, cacheBytes: e.DATASET_CACHE_BYTES },
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import cors from '@fastify/cors';
@@ -17,12 +18,16 @@ import { ThreadClassifier, type Classifier } from '../queue/classifier.js';
 import { EmbeddedJobRunner } from '../queue/embedded-runner.js';
 import { JobRecorder } from '../queue/job-recorder.js';
 import type { JobRunner } from '../queue/job-runner.js';
+import { FileDatasetBlobs, PgDatasetBlobs, removeStaleTemps } from '../data/blobs.js';
+import { DatasetStore } from '../data/dataset-store.js';
 import { openStore } from '../store/open-store.js';
+import { SqlExperimentStore } from '../store/sql-store.js';
 import type { ExperimentStore } from '../store/store.js';
 import { makeAuthHook } from './auth.js';
 import { ApiError, makeErrorHandler } from './errors.js';
 import { ExperimentService } from './experiment-service.js';
 import { repoRoot } from './repo-root.js';
+import { datasetRoutes } from './routes/datasets.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { streamRoutes, CloseCode } from './routes/stream.js';
 import { systemRoutes } from './routes/system.js';
@@ -46,6 +51,7 @@ export interface SpikeLab {
   hub: StreamHub;
   service: ExperimentService;
   classifier: Classifier;
+  datasets: DatasetStore;
   /** Every route Fastify registered (the OpenAPI test checks each is documented). */
   routes: Pick<RouteOptions, 'method' | 'url'>[];
 }
@@ -97,6 +103,22 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     );
   }
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
+  if (!(store instanceof SqlExperimentStore)) throw new Error('datasets need the SQL store');
+  // Embedded: dataset files beside the other artifacts. With PostgreSQL: in the database, where
+  // every instance and worker reads them, copied into a local cache by hash before a run.
+  const blobs = config.databaseUrl
+    ? new PgDatasetBlobs(store.sql.client, store.sql.schema, path.join(config.dataDir, 'dataset-cache'), config.datasets.cacheBytes)
+    : new FileDatasetBlobs(path.join(config.dataDir, 'datasets'));
+  const datasets = new DatasetStore(store.sql.client, store.sql.schema, blobs);
+  try {
+    await datasets.init();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+  const uploadDir = path.join(config.dataDir, 'uploads');
+  // Uploads interrupted by a crash are removed; nothing refers to them.
+  await removeStaleTemps(blobs.localRoot);
   const onListenerError = (err: unknown) => app.log.error({ err }, 'job event listener failed');
   // Distributed mode: experiments go to BullMQ; worker processes run them and write the store.
   let reconcile = () => {};
@@ -113,14 +135,21 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         onReconnect: () => reconcile(),
         onListenerError,
       })
-    : new EmbeddedJobRunner({ workers: config.workers, dataDir: config.mnistDir, workerUrl: opts.engineWorkerUrl, onListenerError });
+    : new EmbeddedJobRunner({
+        workers: config.workers,
+        dataDir: config.mnistDir,
+        datasetsDir: blobs.localRoot,
+        prepareDataset: (sha) => blobs.ensureLocal(sha),
+        workerUrl: opts.engineWorkerUrl,
+        onListenerError,
+      });
   const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs, { remote: runner.kind === 'bullmq' });
   const hub = new StreamHub(config.streamClientBufferBytes);
   const classifier = new ThreadClassifier(opts.engineWorkerUrl);
   runner.on(recorder.handle);
   runner.on(hub.handleRunnerEvent);
   recorder.onStatus(hub.handleStatus);
-  const service = new ExperimentService({ store, runner, recorder, hub, limits: config.limits, log: app.log });
+  const service = new ExperimentService({ store, runner, recorder, hub, limits: config.limits, log: app.log, datasets });
 
   const root = repoRoot();
   const dashboardDir = opts.dashboardDir ?? path.join(root, 'dashboard', 'dist');
@@ -130,6 +159,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(systemRoutes, { store, runner, recorder, hub, root, landingPage: !dashboard });
   await app.register(experimentRoutes, { service, store, classifier, maxClassifyImages: config.limits.maxClassifyImages });
   await app.register(streamRoutes, { hub, store, service });
+  await rmUploads(uploadDir);
+  await app.register(datasetRoutes, { datasets, settings: config.datasets, uploadDir });
 
   app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
   let reconcileTimer: NodeJS.Timeout | undefined;
@@ -171,5 +202,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     reconcileTimer = setInterval(reconcile, config.queue.reconcileIntervalMs);
     reconcileTimer.unref();
   }
-  return { app, store, runner, recorder, hub, service, classifier, routes };
+  return { app, store, runner, recorder, hub, service, classifier, datasets, routes };
+}
+
+/** Uploads a previous process was receiving when it stopped: incomplete, and referenced by nothing. */
+async function rmUploads(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
 }

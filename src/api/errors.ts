@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'conflict'
   | 'not_ready'
   | 'queue_full'
+  | 'request_timeout'
   | 'service_unavailable'
   | 'internal_error';
 

@@ -13,6 +13,8 @@ import { finishedStatuses, type ExperimentRecord, type ExperimentStore } from '.
 import { ApiError, errorFromZod, notFound } from './errors.js';
 import { checkLimits } from './limits.js';
 import type { StreamHub } from './stream-hub.js';
+import { canSee, type DatasetStore, type Principal } from '../data/dataset-store.js';
+import type { ExperimentDefinition } from '../experiment/schema.js';
 
 export interface ServiceDeps {
   store: ExperimentStore;
@@ -21,6 +23,8 @@ export interface ServiceDeps {
   hub: StreamHub;
   limits: Limits;
   log: Log;
+  /** Uploaded datasets, which a definition names by id. */
+  datasets?: DatasetStore;
   /** How long a cancel request waits for the running job to stop. */
   cancelWaitMs?: number;
 }
@@ -28,7 +32,7 @@ export interface ServiceDeps {
 export class ExperimentService {
   constructor(private readonly deps: ServiceDeps) {}
 
-  async submit(body: unknown): Promise<ExperimentRecord> {
+  async submit(body: unknown, principal: Principal | null = null): Promise<ExperimentRecord> {
     const fromPreset = body !== null && typeof body === 'object' && !Array.isArray(body) && 'preset' in body;
     let definition;
     try {
@@ -37,6 +41,7 @@ export class ExperimentService {
       if (err instanceof ZodError) throw errorFromZod(err);
       throw err;
     }
+    await this.resolveDataset(definition, principal, fromPreset);
     checkLimits(definition, this.deps.limits, fromPreset);
     try {
       // The engine's own shape check, so a definition it cannot run is a 400 now, not a failed job later.
@@ -58,6 +63,37 @@ export class ExperimentService {
       throw new ApiError(503, 'service_unavailable', `could not queue the experiment: ${message}`);
     }
     return record;
+  }
+
+  /**
+   * An uploaded dataset named by id: checked to exist for this principal, and its shape and hash
+   * written into the definition (`dataset.resolved`, the split sizes made explicit; a preset's
+   * input layer sized to it), so the stored definition says exactly what was trained on.
+   */
+  private async resolveDataset(def: ExperimentDefinition, principal: Principal | null, fromPreset: boolean): Promise<void> {
+    const ds = def.dataset;
+    if (ds.name !== 'upload') return;
+    const field = 'dataset.id';
+    const record = this.deps.datasets ? await this.deps.datasets.get(ds.id) : null;
+    if (!record || !canSee(principal, record.owner)) throw new ApiError(400, 'validation_error', `${field}: dataset ${ds.id} not found`, field);
+    const m = record.meta;
+    ds.resolved = {
+      sha256: record.sha256,
+      kind: m.kind,
+      height: m.height,
+      width: m.width,
+      channels: m.channels,
+      classes: m.classes,
+      labelled: m.labelled,
+      trainCount: m.train.count,
+      testCount: m.test.count,
+    };
+    ds.train ??= Math.max(0, m.train.count - ds.validation);
+    ds.test ??= m.labelled ? m.test.count : 0;
+    if (fromPreset) {
+      const input = def.layers.find((l) => l.type === 'input');
+      if (input) input.size = m.height * m.width * m.channels;
+    }
   }
 
   async get(id: string): Promise<ExperimentRecord> {

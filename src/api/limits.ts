@@ -19,9 +19,9 @@ export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPrese
     ...def.layers.flatMap((layer, i) =>
       layer.type === 'input' ? [] : [{ field: `layers.${i}.size`, presetField: 'neurons', value: layer.size, limit: 'maxNeurons' as const }],
     ),
-    { field: 'dataset.train', presetField: 'train', value: def.dataset.train, limit: 'maxTrainSamples' },
+    { field: 'dataset.train', presetField: 'train', value: def.dataset.train ?? 0, limit: 'maxTrainSamples' },
     { field: 'dataset.validation', presetField: 'validation', value: def.dataset.validation, limit: 'maxTrainSamples' },
-    { field: 'dataset.test', presetField: 'test', value: def.dataset.test, limit: 'maxTestSamples' },
+    { field: 'dataset.test', presetField: 'test', value: def.dataset.test ?? 0, limit: 'maxTestSamples' },
     { field: 'epochs', presetField: 'epochs', value: def.epochs, limit: 'maxEpochs' },
     { field: 'timePerSampleMs', presetField: 'timePerSampleMs', value: def.timePerSampleMs, limit: 'maxTimePerSampleMs' },
   ];

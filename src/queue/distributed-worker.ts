@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, WaitingError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { DatasetBlobs } from '../data/blobs.js';
 import type { ExperimentEvent } from '../experiment/events.js';
 import { finishedStatuses, type ExperimentStore } from '../store/store.js';
 import { EmbeddedJobRunner } from './embedded-runner.js';
@@ -47,6 +48,8 @@ export interface DistributedWorkerOptions {
   log: Log & { debug?(obj: object, msg?: string): void };
   /** MNIST directory handed to the engine. */
   mnistDir?: string;
+  /** Uploaded datasets: copied from the database into this worker's cache (by hash) before a run. */
+  datasets?: DatasetBlobs;
   /** Engine thread module (tests substitute a scripted engine). */
   engineWorkerUrl?: URL;
   /** Minimum time between two progress updates of one job sent to BullMQ. */
@@ -95,6 +98,8 @@ export class DistributedWorker {
     this.pool = new EmbeddedJobRunner({
       workers: queue.workerConcurrency,
       dataDir: this.opts.mnistDir,
+      datasetsDir: this.opts.datasets?.localRoot,
+      prepareDataset: this.opts.datasets ? (sha) => this.opts.datasets!.ensureLocal(sha) : undefined,
       workerUrl: this.opts.engineWorkerUrl,
       onListenerError: (err) => log.error({ err }, 'job event listener failed'),
     });

@@ -12,6 +12,13 @@ export interface EmbeddedRunnerOptions {
   workers: number;
   /** MNIST directory handed to the engine. */
   dataDir?: string;
+  /** Root of uploaded datasets' canonical files handed to the engine. */
+  datasetsDir?: string;
+  /**
+   * Makes an uploaded dataset readable under datasetsDir before its job starts (distributed mode:
+   * copies it out of PostgreSQL into this machine's cache).
+   */
+  prepareDataset?: (sha256: string) => Promise<void>;
   /** Engine thread module; defaults to ./engine-worker (tests substitute a scripted engine). */
   workerUrl?: URL;
   onListenerError?: (err: unknown) => void;
@@ -140,8 +147,28 @@ export class EmbeddedJobRunner implements JobRunner {
       resumeFrom,
       stop,
       dataDir: this.opts.dataDir,
+      datasetsDir: this.opts.datasetsDir,
     };
-    slot.worker.postMessage(msg, resumeFrom ? [resumeFrom.buffer] : []);
+    const ds = spec.definition.dataset;
+    const sha = ds.name === 'upload' ? ds.resolved?.sha256 : undefined;
+    if (!sha || !this.opts.prepareDataset) {
+      slot.worker.postMessage(msg, resumeFrom ? [resumeFrom.buffer] : []);
+      return;
+    }
+    this.opts.prepareDataset(sha).then(
+      () => {
+        if (slot.job?.spec === spec && !this.closed) slot.worker.postMessage(msg, resumeFrom ? [resumeFrom.buffer] : []);
+      },
+      (err: unknown) => {
+        if (slot.job?.spec !== spec || this.closed) return;
+        slot.job = null;
+        if (this.stopping) slot.onStopped?.();
+        else {
+          this.emit({ type: 'failed', id: spec.id, error: `could not load dataset ${sha}: ${errorMessage(err)}` });
+          this.pump();
+        }
+      },
+    );
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {

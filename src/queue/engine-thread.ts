@@ -35,6 +35,7 @@ export function serveEngine(port: MessagePort, loadEngine: () => Promise<Engine>
         shouldStop: () => Atomics.load(stop, 0) !== 0,
         resumeFrom: msg.resumeFrom,
         dataDir: msg.dataDir,
+        datasetsDir: msg.datasetsDir,
       });
       post({ type: 'finished', id: msg.id, result });
     } catch (err) {

@@ -94,6 +94,11 @@ export class SqlExperimentStore implements ExperimentStore {
     return this.db.kind;
   }
 
+  /** The SQL client and schema, for the dataset records and chunks that live in the same database. */
+  get sql(): { client: SqlClient; schema: string } {
+    return { client: this.db, schema: this.schema };
+  }
+
   async init(): Promise<void> {
     const { experiments, metrics, artifacts } = this.t;
     await this.db.transaction(async (tx) => {

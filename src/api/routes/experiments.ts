@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { listPresets } from '../../experiment/presets.js';
+import { compileDefinition } from '../../experiment/topology.js';
 import { encodeNpyFloat32 } from '../../io/npy.js';
 import { receptiveFieldsPng } from '../../io/receptive-fields.js';
 import type { Classifier } from '../../queue/classifier.js';
@@ -11,6 +12,7 @@ import type { ExperimentService } from '../experiment-service.js';
 import { parseClassifyBody } from '../images.js';
 import { experimentDetail, experimentSummary } from '../present.js';
 import { idParams, listQuery, noQuery, weightsQuery } from '../request-schemas.js';
+import { principalOf } from './datasets.js';
 
 export interface ExperimentRoutesDeps {
   service: ExperimentService;
@@ -31,7 +33,7 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
   // The body is parsed by resolveDefinition (preset or full definition), so the error names the
   // field of the form the client actually used.
   r.post('/v1/experiments', { schema: { querystring: noQuery } }, async (request, reply) => {
-    const record = await service.submit(request.body);
+    const record = await service.submit(request.body, principalOf(request));
     return reply.code(201).header('location', `/v1/experiments/${record.id}`).send(experimentDetail(record));
   });
 
@@ -70,6 +72,8 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
     const artifacts = await store.loadArtifacts(id);
     if (!artifacts) throw notReady(record.id, 'weights');
     const [inputs, neurons] = artifacts.weightsShape;
+    // Results from before datasets carry no input shape: those were all 28×28 MNIST.
+    const shape = record.result?.input ?? { height: 28, width: 28, channels: 1 };
     switch (request.query.format) {
       case 'npy':
         return reply
@@ -77,7 +81,7 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
           .header('content-disposition', `attachment; filename="${id}-weights.npy"`)
           .send(Buffer.from(encodeNpyFloat32(artifacts.weights, [inputs, neurons])));
       case 'png':
-        return reply.type('image/png').send(Buffer.from(receptiveFieldsPng(artifacts.weights, inputs, neurons)));
+        return reply.type('image/png').send(Buffer.from(receptiveFieldsPng(artifacts.weights, inputs, neurons, shape)));
       case 'json':
         return { id, shape: [inputs, neurons], dtype: 'float32', data: Array.from(artifacts.weights) };
     }
@@ -88,7 +92,7 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
     if (!record.result) throw notReady(record.id, 'confusion matrix');
     return {
       id: record.id,
-      labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      labels: Array.from({ length: record.result.classes ?? 10 }, (_, c) => c),
       accuracy: record.result.accuracy,
       allActivity: record.result.confusion,
       proportionWeighting: record.result.confusionProportion,
@@ -99,7 +103,19 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
     const { id } = request.params;
     const record = await service.get(id);
     // Validate before touching artifacts so bad input gets a 400 whatever the experiment's state.
-    const images = parseClassifyBody(request.body, deps.maxClassifyImages);
+    let size = { height: 28, width: 28 };
+    let kind: 'images' | 'events' = 'images';
+    try {
+      const d = compileDefinition(record.definition).data;
+      size = { height: d.height, width: d.width };
+      kind = d.kind;
+    } catch {
+      // A stored definition always compiled at submission; keep MNIST's size if it no longer does.
+    }
+    if (kind === 'events') {
+      throw new ApiError(400, 'validation_error', `experiment ${id} learned event streams; classify takes images only`, 'images');
+    }
+    const images = parseClassifyBody(request.body, deps.maxClassifyImages, size);
     const artifacts = record.result ? await store.loadArtifacts(id) : null;
     if (!record.result || !artifacts || !artifacts.theta) throw notReady(id, 'trained model');
     const predictions = await deps.classifier.classify(
@@ -113,5 +129,14 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
       images,
     );
     return { id, predictions };
+  });
+
+  r.get('/v1/experiments/:id/tuning', { schema: { params: idParams, querystring: noQuery } }, async (request) => {
+    const record = await service.get(request.params.id);
+    if (!record.result) throw notReady(record.id, 'tuning curves');
+    if (!record.result.tuning) {
+      throw new ApiError(404, 'not_found', `experiment ${record.id} has no tuning curves: they are measured on the oriented-bars and moving-bars datasets`);
+    }
+    return { id: record.id, ...record.result.tuning };
   });
 }
