@@ -7,7 +7,8 @@
  * depend on how many others were generated: `train: 1000` and `train: 2000` share their first 1000.
  * Labels are balanced (sample k has class k mod K); the run shuffles training order itself.
  */
-import { Prng } from '../engine/prng.js';
+import { createRng } from '../engine/network.js';
+import type { Prng } from '../engine/prng.js';
 import type { EventStream } from './events.js';
 
 export type Split = 'train' | 'test';
@@ -76,10 +77,12 @@ export function orientedBars(p: OrientedBarsParams, split: Split, count: number)
   const n = p.side * p.side;
   const images = new Uint8Array(count * n);
   const labels = new Uint8Array(count);
+  const rng = createRng(0);
   for (let k = 0; k < count; k++) {
     const label = k % p.orientations;
     labels[k] = label;
-    drawOrientedBar(p, label, new Prng(sampleSeed(p.dataSeed, split, k)), images.subarray(k * n, (k + 1) * n));
+    rng.seed(sampleSeed(p.dataSeed, split, k));
+    drawOrientedBar(p, label, rng, images.subarray(k * n, (k + 1) * n));
   }
   return { images, labels, count };
 }
@@ -157,9 +160,11 @@ export function movingBarEvents(p: MovingBarsParams, label: number, rng: Prng): 
 export function movingBars(p: MovingBarsParams, split: Split, count: number): { samples: EventStream[]; labels: Uint8Array } {
   const samples: EventStream[] = [];
   const labels = new Uint8Array(count);
+  const rng = createRng(0);
   for (let k = 0; k < count; k++) {
     labels[k] = k % p.directions;
-    samples.push(movingBarEvents(p, labels[k], new Prng(sampleSeed(p.dataSeed, split, k))));
+    rng.seed(sampleSeed(p.dataSeed, split, k));
+    samples.push(movingBarEvents(p, labels[k], rng));
   }
   return { samples, labels };
 }

@@ -1,5 +1,5 @@
 /** Builders of dataset files (IDX, NPY) and a synthetic 16×16 labelled set, for upload tests. */
-import { Prng } from '../../src/engine/prng.js';
+import { createRng } from '../../src/engine/network.js';
 
 /** IDX bytes: magic 00 00 <type> <ndims>, big-endian dims, payload. */
 export function idx(dims: number[], data: Uint8Array, type = 0x08): Uint8Array {
@@ -36,7 +36,7 @@ export function shapes16(count: number, seed: number): { images: Uint8Array; lab
   const S = 16;
   const images = new Uint8Array(count * S * S);
   const labels = new Uint8Array(count);
-  const rng = new Prng(seed);
+  const rng = createRng(seed);
   for (let k = 0; k < count; k++) {
     const label = k % 4;
     labels[k] = label;
