@@ -32,7 +32,10 @@ async function main() {
   }
   const log = pino({ level: config.logLevel, base: { role: 'worker', pid: process.pid } });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
-  const worker = new DistributedWorker({ redisUrl: config.redisUrl, queue: config.queue, store, log, mnistDir: config.mnistDir });
+  const worker = new DistributedWorker({ redisUrl: config.redisUrl, queue: config.queue, store, log, mnistDir: config.mnistDir,
+    cancelGraceMs: config.protection.cancelGraceMs,
+    checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+  });
   try {
     await worker.start();
   } catch (err) {

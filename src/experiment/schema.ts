@@ -11,7 +11,9 @@
  */
 import { z } from 'zod';
 
-const ms = (d: number) => z.number().positive().finite().default(d);
+/** Upper bound of every time constant (ms): ~31 years, far beyond any model, still a finite number. */
+export const MAX_TIME_CONSTANT_MS = 1e12;
+const ms = (d: number) => z.number().positive().max(MAX_TIME_CONSTANT_MS).default(d);
 const mV = (d: number) => z.number().finite().default(d);
 
 export const inputLayerSchema = z
@@ -34,7 +36,7 @@ export const lifLayerSchema = z
     resetMv: mV(-45),
     thresholdMv: mV(-40),
     /** Absolute refractory period (ms) during which input is ignored. */
-    refractoryMs: z.number().nonnegative().finite().default(2),
+    refractoryMs: z.number().nonnegative().max(10_000).default(2),
     /** Membrane time constant (ms). */
     tauMs: ms(10),
     traceTauMs: ms(20),
@@ -49,7 +51,7 @@ export const adaptiveLifLayerSchema = z
     restMv: mV(-65),
     resetMv: mV(-60),
     thresholdMv: mV(-52),
-    refractoryMs: z.number().nonnegative().finite().default(5),
+    refractoryMs: z.number().nonnegative().max(10_000).default(5),
     tauMs: ms(100),
     traceTauMs: ms(20),
     /** Threshold increment on each spike (mV). */
@@ -165,11 +167,11 @@ export const experimentDefinitionSchema = z
     name: z.string().max(200).default(''),
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
     /** Integration step (ms). */
-    dtMs: z.number().positive().finite().default(1),
-    /** Presentation time of each sample (ms). */
-    timePerSampleMs: z.number().positive().finite().default(250),
+    dtMs: z.number().min(0.001).max(1000).default(1),
+    /** Presentation time of each sample (ms); MAX_TIME_PER_SAMPLE_MS may lower the bound. */
+    timePerSampleMs: z.number().positive().max(10_000).default(250),
     /** Silent simulation between samples (ms); state is reset anyway, so 0 is the BindsNET default. */
-    restMs: z.number().nonnegative().finite().default(0),
+    restMs: z.number().nonnegative().max(60_000).default(0),
     epochs: z.number().int().positive().default(1),
     dataset: datasetSchema.default({ name: 'mnist', train: 60000, test: 10000, validation: 0, shuffle: true }),
     encoder: encoderSchema.default({ type: 'bindsnet-poisson', maxRateHz: 128 }),

@@ -12,6 +12,8 @@ export type ToWorker =
       /** Int32 flag: 1 = stop after the current sample. Shared so the running engine sees it without a message. */
       stop: SharedArrayBuffer;
       dataDir?: string;
+      /** Checkpoints closer together than this (ms) are dropped in the thread, unless it is stopping. */
+      checkpointMinIntervalMs?: number;
     }
   | { type: 'classify'; requestId: number; model: TrainedModel; images: Uint8Array[] };
 
