@@ -84,6 +84,8 @@ export interface Protection {
   maxStreamsPerClient: number;
   /** Bytes waiting on all stream sockets together; frames are dropped beyond it. */
   streamTotalBufferBytes: number;
+  /** Binary stream bytes (weights, spikes, voltage) sent per second to all clients together. */
+  streamMaxBytesPerSec: number;
 }
 
 export interface Config {
@@ -163,6 +165,7 @@ const envSchema = z.object({
   MAX_STREAMS_PER_EXPERIMENT: positiveInt(100),
   MAX_STREAMS_PER_CLIENT: positiveInt(50),
   STREAM_TOTAL_BUFFER_BYTES: positiveInt(256 * 1024 * 1024),
+  STREAM_MAX_BYTES_PER_SEC: positiveInt(64 * 1024 * 1024),
   MAX_EXPERIMENT_COST: positiveNumber(5e12),
   MAX_CLASSIFY_COST: positiveNumber(5e9),
   WORKERS: z.coerce.number().int().positive().optional(),
@@ -250,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxStreamsPerExperiment: e.MAX_STREAMS_PER_EXPERIMENT,
       maxStreamsPerClient: e.MAX_STREAMS_PER_CLIENT,
       streamTotalBufferBytes: e.STREAM_TOTAL_BUFFER_BYTES,
+      streamMaxBytesPerSec: e.STREAM_MAX_BYTES_PER_SEC,
     },
     // One core stays free for the API's event loop, which must keep streaming while threads train.
     workers: e.WORKERS ?? Math.max(1, availableParallelism() - 1),

@@ -151,6 +151,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     perExperiment: p.maxStreamsPerExperiment,
     perClient: p.maxStreamsPerClient,
     totalBufferBytes: p.streamTotalBufferBytes,
+    binaryBytesPerSec: p.streamMaxBytesPerSec,
   });
   const classifier = new ThreadClassifier(opts.engineWorkerUrl);
   runner.on(recorder.handle);

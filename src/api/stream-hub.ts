@@ -47,6 +47,13 @@ export interface StreamLimits {
   perClient: number;
   /** Bytes waiting on all client sockets together before frames are dropped. */
   totalBufferBytes: number;
+  /**
+   * Binary frames (weights, spikes, voltage) sent per second to all clients together. Fan-out
+   * costs the API's CPU (100 watchers of one 6,400-neuron snapshot = 2 GB); on a small machine
+   * that CPU is the engine's, so the rate is bounded and frames beyond it are dropped (weights:
+   * the newest snapshot still goes out when there is budget again).
+   */
+  binaryBytesPerSec?: number;
 }
 
 interface Client {
@@ -84,6 +91,9 @@ export class StreamHub {
   readonly counters = new StreamCounters();
   private readonly live = new Map<string, LiveExperiment>();
   private readonly recentlyFinished = new Map<string, ExperimentRecord>();
+  /** Token bucket of binary bytes (see StreamLimits.binaryBytesPerSec). */
+  private tokens = 0;
+  private tokensAt = 0;
   /** Open connections by experiment and by client, counted from admission to close. */
   private readonly openByExperiment = new Map<string, number>();
   private readonly openByClient = new Map<string, number>();
@@ -288,10 +298,23 @@ export class StreamHub {
     return totalOk && (buffered === 0 || buffered + bytes <= this.bufferBytes);
   }
 
+  /** Whether the binary-rate budget allows `bytes` now; takes them if so. */
+  private takeBudget(bytes: number): boolean {
+    const rate = this.limits.binaryBytesPerSec;
+    if (!rate || !Number.isFinite(rate)) return true;
+    const now = performance.now();
+    // The bucket holds one second of budget; a frame larger than that goes when it is full.
+    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
+    this.tokensAt = now;
+    if (this.tokens < Math.min(bytes, rate)) return false;
+    this.tokens -= bytes;
+    return true;
+  }
+
   private deliver(client: Client, channel: Channel, data: string | Buffer): void {
     if (client.socket.readyState !== OPEN) return;
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    if (!this.hasRoom(client, bytes)) {
+    if (!this.hasRoom(client, bytes) || (typeof data !== 'string' && !this.takeBudget(bytes))) {
       client.dropped[channel]++;
       this.counters.dropped[channel]++;
       return;
@@ -336,7 +359,7 @@ export class StreamHub {
   private flushWeights(client: Client): void {
     const frame = client.pendingWeights;
     if (!frame || client.socket.readyState !== OPEN) return;
-    if (!this.hasRoom(client, frame.byteLength)) return;
+    if (!this.hasRoom(client, frame.byteLength) || !this.takeBudget(frame.byteLength)) return;
     client.pendingWeights = null;
     this.send(client, 'weights', frame, frame.byteLength);
   }
