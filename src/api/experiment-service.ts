@@ -29,7 +29,6 @@ export interface ServiceDeps {
   principals?: Principal[];
 }
 
-const quotaName = { running: 'running', queued: 'queued', costPerDay: 'costPerDay' } as const;
 
 export class ExperimentService {
   private readonly quotas = new Map<string, Quota>();
@@ -62,11 +61,11 @@ export class ExperimentService {
     const over = (what: string, detail: string) =>
       new ApiError(429, 'quota_exceeded', `${principal.name} ${detail} (quota ${what}); try later`);
     if (quota.queued > 0 && usage.queued >= quota.queued) {
-      throw over(quotaName.queued, `already has ${usage.queued} experiments queued, the most allowed is ${quota.queued}`);
+      throw over('queued', `already has ${usage.queued} experiments queued, the most allowed is ${quota.queued}`);
     }
     if (quota.costPerDay > 0 && usage.costLastDay + cost > quota.costPerDay) {
       throw over(
-        quotaName.costPerDay,
+        'costPerDay',
         `has submitted ${formatCost(usage.costLastDay)} in the last 24 hours; this one (${formatCost(cost)}) would exceed ${formatCost(quota.costPerDay)}`,
       );
     }

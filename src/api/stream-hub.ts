@@ -91,6 +91,8 @@ export class StreamHub {
   readonly counters = new StreamCounters();
   private readonly live = new Map<string, LiveExperiment>();
   private readonly recentlyFinished = new Map<string, ExperimentRecord>();
+  /** Rotates the order clients are served in (fairness under the byte budget). */
+  private turn = 0;
   /** Token bucket of binary bytes (see StreamLimits.binaryBytesPerSec). */
   private tokens = 0;
   private tokensAt = 0;
@@ -260,7 +262,7 @@ export class StreamHub {
       case 'weights': {
         const snapshot: WeightsSnapshot = { event, seq: ++exp.seq.weights };
         exp.latestWeights = snapshot;
-        for (const client of exp.clients) if (client.subscribed.has('weights')) this.offerWeights(client, snapshot, false);
+        for (const client of this.inTurn(exp)) if (client.subscribed.has('weights')) this.offerWeights(client, snapshot, false);
         return;
       }
       case 'done': {
@@ -281,8 +283,20 @@ export class StreamHub {
     }
   }
 
+  /**
+   * The experiment's clients, starting one further each call: when the byte budget runs out
+   * part-way through a fan-out, a different client is first in line next time, so no client
+   * starves behind the others.
+   */
+  private inTurn(exp: LiveExperiment): Client[] {
+    const all = [...exp.clients];
+    if (all.length < 2) return all;
+    const k = this.turn++ % all.length;
+    return [...all.slice(k), ...all.slice(0, k)];
+  }
+
   private broadcast(exp: LiveExperiment, channel: Channel, encode: () => string | Buffer, accept?: (c: Client) => boolean): void {
-    for (const client of exp.clients) {
+    for (const client of this.inTurn(exp)) {
       if (!client.subscribed.has(channel) || (accept && !accept(client))) continue;
       this.deliver(client, channel, encode());
     }

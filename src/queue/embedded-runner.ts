@@ -34,8 +34,12 @@ interface Slot {
   onStopped?: () => void;
 }
 
-/** How long `close` waits for running engines to stop at a sample boundary. */
-const STOP_TIMEOUT_MS = 5000;
+/**
+ * How long `close` waits for running engines to stop at a sample boundary (and report the
+ * checkpoint of that point) before terminating them inside their sample; they then resume from
+ * their last stored checkpoint.
+ */
+const STOP_TIMEOUT_MS = 1000;
 
 export class EmbeddedJobRunner implements JobRunner {
   readonly kind = 'embedded' as const;

@@ -79,7 +79,7 @@ function bytesOfFloat32(a: Float32Array): Uint8Array {
 }
 
 export class SqlExperimentStore implements ExperimentStore {
-  private readonly t: { experiments: string; metrics: string; artifacts: string };
+  private readonly t: { experiments: string; metrics: string; artifacts: string; usage: string };
 
   constructor(
     private readonly db: SqlClient,
@@ -92,6 +92,7 @@ export class SqlExperimentStore implements ExperimentStore {
       experiments: `${schema}.experiments`,
       metrics: `${schema}.experiment_metrics`,
       artifacts: `${schema}.experiment_artifacts`,
+      usage: `${schema}.owner_usage`,
     };
   }
 
@@ -100,7 +101,7 @@ export class SqlExperimentStore implements ExperimentStore {
   }
 
   async init(): Promise<void> {
-    const { experiments, metrics, artifacts } = this.t;
+    const { experiments, metrics, artifacts, usage } = this.t;
     await this.db.transaction(async (tx) => {
       // Several processes may start at once against one database; serialize the DDL.
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`spikelab:${this.schema}`]);
@@ -129,6 +130,14 @@ export class SqlExperimentStore implements ExperimentStore {
       await tx.query(`ALTER TABLE ${experiments} ADD COLUMN IF NOT EXISTS owner text`);
       await tx.query(`ALTER TABLE ${experiments} ADD COLUMN IF NOT EXISTS cost double precision`);
       await tx.query(`CREATE INDEX IF NOT EXISTS experiments_owner_seq ON ${experiments} (owner, seq)`);
+      // What each owner submitted, kept when experiments are deleted: the cost-per-day quota
+      // must not be regained by deleting finished experiments.
+      await tx.query(`CREATE TABLE IF NOT EXISTS ${usage} (
+        owner text NOT NULL,
+        cost double precision NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      await tx.query(`CREATE INDEX IF NOT EXISTS owner_usage_owner_time ON ${usage} (owner, created_at)`);
       await tx.query(`CREATE TABLE IF NOT EXISTS ${metrics} (
         experiment_id text NOT NULL REFERENCES ${experiments}(id) ON DELETE CASCADE,
         samples_seen integer NOT NULL,
@@ -155,11 +164,19 @@ export class SqlExperimentStore implements ExperimentStore {
   }
 
   async create(input: { id: string; definition: ExperimentDefinition; owner?: string | null; cost?: number | null }): Promise<ExperimentRecord> {
-    const rows = await this.db.query<ExperimentRow>(
-      `INSERT INTO ${this.t.experiments} (id, name, status, definition, owner, cost)
-       VALUES ($1, $2, 'queued', $3::json, $4, $5) RETURNING ${columns}`,
-      [input.id, input.definition.name, JSON.stringify(input.definition), input.owner ?? null, input.cost ?? null],
-    );
+    const owner = input.owner ?? null;
+    const cost = input.cost ?? null;
+    const rows = await this.db.transaction(async (tx) => {
+      const inserted = await tx.query<ExperimentRow>(
+        `INSERT INTO ${this.t.experiments} (id, name, status, definition, owner, cost)
+         VALUES ($1, $2, 'queued', $3::json, $4, $5) RETURNING ${columns}`,
+        [input.id, input.definition.name, JSON.stringify(input.definition), owner, cost],
+      );
+      if (owner !== null && cost !== null) {
+        await tx.query(`INSERT INTO ${this.t.usage} (owner, cost) VALUES ($1, $2)`, [owner, cost]);
+      }
+      return inserted;
+    });
     return toRecord(rows[0]!);
   }
 
@@ -167,7 +184,8 @@ export class SqlExperimentStore implements ExperimentStore {
     const rows = await this.db.query<{ queued: number | string; running: number | string; cost: number | string | null }>(
       `SELECT count(*) FILTER (WHERE status = 'queued')::int AS queued,
               count(*) FILTER (WHERE status = 'running')::int AS running,
-              coalesce(sum(cost) FILTER (WHERE created_at > now() - interval '1 day'), 0)::float8 AS cost
+              (SELECT coalesce(sum(cost), 0)::float8 FROM ${this.t.usage}
+               WHERE owner = $1 AND created_at > now() - interval '1 day') AS cost
        FROM ${this.t.experiments} WHERE owner = $1`,
       [owner],
     );

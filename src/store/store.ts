@@ -39,7 +39,7 @@ export interface ExperimentRecord {
 export interface OwnerUsage {
   queued: number;
   running: number;
-  /** Summed estimated cost of the experiments created in the last 24 hours (deleted ones excepted). */
+  /** Summed estimated cost of the experiments created in the last 24 hours (deleted ones included). */
   costLastDay: number;
 }
 

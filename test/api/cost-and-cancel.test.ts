@@ -93,3 +93,24 @@ describe('cancel and delete inside a long sample', () => {
     expect(server.lab.runner.stats()).toMatchObject({ workers: 1 });
   });
 });
+
+describe('after a restart', () => {
+  it('an unfinished experiment over the limits fails instead of occupying the engine again', async () => {
+    const { resolveDefinition } = await import('../../src/experiment/presets.js');
+    const dataDir = server.dataDir;
+    const other = await startServer({ WORKERS: '1' }, { dataDir: `${dataDir}-restart`, removeDataDir: false });
+    // Accepted by an older server without bounds: written straight to the store.
+    const definition = { ...resolveDefinition(small), restMs: 1e15 };
+    await other.lab.store.create({ id: 'legacy-unbounded', definition });
+    await other.close();
+    const again = await startServer({ WORKERS: '1' }, { dataDir: `${dataDir}-restart`, removeDataDir: true });
+    try {
+      const record = await again.lab.store.get('legacy-unbounded');
+      expect(record?.status).toBe('failed');
+      expect(record?.error).toMatch(/not resumed: .*limit/);
+      expect(again.lab.runner.stats()).toMatchObject({ running: 0, queued: 0 });
+    } finally {
+      await again.close();
+    }
+  });
+});
