@@ -39,8 +39,11 @@ export class DownloadGate {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Sends a streamed body under the concurrency limit and the timeout. */
-  send(reply: FastifyReply, chunks: Iterable<string | Buffer>): FastifyReply {
+  /**
+   * Sends a streamed body under the concurrency limit and the timeout. The body is produced only
+   * once a place is free (a PNG is rendered in the producer, so a refused request costs nothing).
+   */
+  send(reply: FastifyReply, produce: () => Iterable<string | Buffer>): FastifyReply {
     if (this.active >= this.maxConcurrent) {
       throw new ApiError(
         503,
@@ -49,6 +52,13 @@ export class DownloadGate {
       );
     }
     this.active++;
+    let chunks: Iterable<string | Buffer>;
+    try {
+      chunks = produce();
+    } catch (err) {
+      this.active--;
+      throw err;
+    }
     const stream = Readable.from(chunks, { objectMode: false });
     const timer = setTimeout(() => stream.destroy(new Error('download timed out (DOWNLOAD_TIMEOUT_MS)')), this.timeoutMs);
     timer.unref();

@@ -23,13 +23,13 @@ beforeAll(async () => {
   await writeFile(
     file,
     JSON.stringify([
-      { name: 'alice', key: keys.alice, quota: { queued: 2 } },
+      { name: 'alice', key: keys.alice, quota: { queued: 2, running: 1 } },
       { name: 'bob', key: keys.bob },
       { name: 'root', key: keys.root, admin: true },
       { name: 'thrifty', key: keys.thrifty, quota: { costPerDay: 1e6 } },
     ]),
   );
-  server = await startServer({ WORKERS: '1', API_KEYS: 'plain-key-1', API_KEYS_FILE: file }, { app: { engineWorkerUrl: scripted } });
+  server = await startServer({ WORKERS: '2', API_KEYS: 'plain-key-1', API_KEYS_FILE: file }, { app: { engineWorkerUrl: scripted } });
 });
 afterAll(async () => {
   await server?.close();
@@ -98,10 +98,12 @@ describe('tenants', () => {
     expect((await fetch(`${server.url}/v1/experiments/${aliceId}`, { headers: as('root') })).status).toBe(200);
   });
 
-  it('one key filling its queued quota gets 429 while other keys still submit', async () => {
-    // alice: one running (aliceId) + two queued = her quota of 2 queued.
-    expect((await submit('alice')).res.status).toBe(201);
-    expect((await submit('alice')).res.status).toBe(201);
+  it('one key filling its queued quota gets 429 while other keys still submit and run', async () => {
+    // alice may run one at a time: her next two wait although a thread is free.
+    await waitFor(async () => (await json(await fetch(`${server.url}/v1/experiments/${aliceId}`, { headers: as('alice') }))).status === 'running', {
+      what: 'alice running',
+    });
+    const waiting = [(await submit('alice')).body.id, (await submit('alice')).body.id];
     const over = await submit('alice');
     expect(over.res.status).toBe(429);
     expect(over.body).toMatchObject({ statusCode: 429, code: 'quota_exceeded' });
@@ -109,6 +111,13 @@ describe('tenants', () => {
     await expectDocumented('POST', '/v1/experiments', over.res, over.body);
     const bob = await submit('bob');
     expect(bob.res.status).toBe(201);
+    // bob's job takes the free thread; alice's stay queued behind her running quota.
+    await waitFor(async () => (await json(await fetch(`${server.url}/v1/experiments/${bob.body.id}`, { headers: as('bob') }))).status === 'running', {
+      what: 'bob running',
+    });
+    for (const id of waiting) {
+      expect((await json(await fetch(`${server.url}/v1/experiments/${id}`, { headers: as('alice') }))).status).toBe('queued');
+    }
     // A plain API_KEYS key is a principal too (named key-1).
     const plain = await post(`${server.url}/v1/experiments`, long, { authorization: 'Bearer plain-key-1' });
     expect(plain.status).toBe(201);

@@ -81,12 +81,14 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
     switch (request.query.format) {
       case 'npy':
         reply.type('application/octet-stream').header('content-disposition', `attachment; filename="${id}-weights.npy"`);
-        return downloads.send(reply, npyChunks([inputs, neurons], artifacts.weights));
+        return downloads.send(reply, () => npyChunks([inputs, neurons], artifacts.weights));
       case 'png':
-        return reply.type('image/png').send(Buffer.from(receptiveFieldsPng(artifacts.weights, inputs, neurons)));
+        // Rendered in memory (a few MB even at 6,400 neurons), but counted like the other downloads.
+        reply.type('image/png');
+        return downloads.send(reply, () => [Buffer.from(receptiveFieldsPng(artifacts.weights, inputs, neurons))]);
       case 'json':
         reply.type('application/json; charset=utf-8');
-        return downloads.send(reply, weightsJsonChunks(id, [inputs, neurons], artifacts.weights));
+        return downloads.send(reply, () => weightsJsonChunks(id, [inputs, neurons], artifacts.weights));
     }
   });
 
