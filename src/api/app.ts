@@ -61,7 +61,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     // Errors Fastify raises before routing (a malformed percent-encoding in the URL, a bad
     // header) get the API's one error body too.
     frameworkErrors: (err, request, reply) => {
-      const apiError = toApiError(err, config.limits.maxBodyBytes);
+      const e = toApiError(err, config.limits.maxBodyBytes);
+      // Fastify's message quotes the URL: bounded like every other echo.
+      const apiError = new ApiError(e.statusCode, e.code, echo(e.message, 200));
       request.log.info({ code: apiError.code }, apiError.message);
       void (reply as unknown as FastifyReply).code(apiError.statusCode).type('application/json; charset=utf-8').send(apiError.toBody());
     },

@@ -108,11 +108,12 @@ describe('without API keys (open, loopback)', () => {
   });
 
   it('answers a malformed URL with a 400 in the usual error shape', async () => {
-    for (const path of ['/v1/experiments/%E0%A4%A', '/v1/experiments/%', '/v1/experiments/%zz']) {
+    for (const path of ['/v1/experiments/%E0%A4%A', '/v1/experiments/%', '/v1/experiments/%zz', `/v1/experiments/${'a'.repeat(10_000)}%`]) {
       const res = await raw(port, path);
       expect(res.status, path).toBe(400);
       expect(Object.keys(res.body).sort()).toEqual(['code', 'message', 'statusCode']);
       expect(res.body.statusCode).toBe(400);
+      expect(res.body.message.length).toBeLessThanOrEqual(202);
     }
   });
 
