@@ -13,7 +13,8 @@
  *    resident memory from /metrics every 5 s (goal: flat, < 1 GB).
  *
  *   npm run loadtest -- [--duration 5] [--connections 10] [--watchers 100] [--repeats 3]
- *                       [--soak-seconds 600] [--soak-experiments 500] [--skip-soak] [--json out.json]
+ *                       [--soak-seconds 600] [--soak-experiments 500] [--skip-soak]
+ *                       [--phases latency,watchers,soak] [--json out.json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     'soak-seconds': { type: 'string', default: '600' },
     'soak-experiments': { type: 'string', default: '500' },
     'skip-soak': { type: 'boolean', default: false },
+    phases: { type: 'string', default: 'latency,watchers,soak' },
     json: { type: 'string' },
   },
 });
@@ -203,20 +205,28 @@ async function soak(url: string) {
     seconds: Math.round((Date.now() - t0) / 1000),
     notCompleted: failed,
     rssMb: { start: values[0], q25: q(0.25).rssMb, q50: q(0.5).rssMb, q75: q(0.75).rssMb, end: values[values.length - 1], max: Math.max(...values) },
+    /** Every sample: seconds since the start, resident MB. */
+    samples: samples.map((x) => [x.t, x.rssMb]),
   };
 }
 
 async function main() {
   const server = await startServer();
   const report: Record<string, unknown> = { node: process.version, date: new Date().toISOString() };
+  const phases = new Set(args.phases!.split(','));
+  if (args['skip-soak']) phases.delete('soak');
   try {
-    console.error('1/3 API latency while two jobs train…');
-    report.latency = await latencyUnderTraining(server.url);
-    console.log(JSON.stringify({ latency: report.latency }, null, 2));
-    console.error(`2/3 training throughput alone and with ${args.watchers} weights watchers…`);
-    report.watchers = await watcherCost(server.url);
-    console.log(JSON.stringify({ watchers: report.watchers }, null, 2));
-    if (!args['skip-soak']) {
+    if (phases.has('latency')) {
+      console.error('1/3 API latency while two jobs train…');
+      report.latency = await latencyUnderTraining(server.url);
+      console.log(JSON.stringify({ latency: report.latency }, null, 2));
+    }
+    if (phases.has('watchers')) {
+      console.error(`2/3 training throughput alone and with ${args.watchers} weights watchers…`);
+      report.watchers = await watcherCost(server.url);
+      console.log(JSON.stringify({ watchers: report.watchers }, null, 2));
+    }
+    if (phases.has('soak')) {
       console.error(`3/3 memory soak: ${args['soak-experiments']} experiments over ${args['soak-seconds']} s…`);
       report.soak = await soak(server.url);
       console.log(JSON.stringify({ soak: report.soak }, null, 2));

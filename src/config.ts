@@ -158,7 +158,7 @@ const envSchema = z.object({
   QUOTA_QUEUED: nonNegativeInt(100),
   QUOTA_COST_PER_DAY: z.coerce.number().nonnegative().finite().default(1e14),
   CANCEL_GRACE_MS: positiveInt(500),
-  CHECKPOINT_MIN_INTERVAL_MS: nonNegativeInt(5_000),
+  CHECKPOINT_MIN_INTERVAL_MS: nonNegativeInt(1_000),
   CLASSIFY_TIMEOUT_MS: positiveInt(30_000),
   MAX_CONCURRENT_DOWNLOADS: positiveInt(4),
   DOWNLOAD_TIMEOUT_MS: positiveInt(120_000),
