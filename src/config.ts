@@ -165,7 +165,7 @@ const envSchema = z.object({
   MAX_STREAMS_PER_EXPERIMENT: positiveInt(100),
   MAX_STREAMS_PER_CLIENT: positiveInt(50),
   STREAM_TOTAL_BUFFER_BYTES: positiveInt(256 * 1024 * 1024),
-  STREAM_MAX_BYTES_PER_SEC: positiveInt(32 * 1024 * 1024),
+  STREAM_MAX_BYTES_PER_SEC: positiveInt(8 * 1024 * 1024),
   MAX_EXPERIMENT_COST: positiveNumber(5e12),
   MAX_CLASSIFY_COST: positiveNumber(5e9),
   WORKERS: z.coerce.number().int().positive().optional(),
