@@ -84,7 +84,7 @@ export interface Protection {
   maxStreamsPerClient: number;
   /** Bytes waiting on all stream sockets together; frames are dropped beyond it. */
   streamTotalBufferBytes: number;
-  /** Binary stream bytes (weights, spikes, voltage) sent per second to all clients together. */
+  /** Bytes per second of each binary stream channel (weights, spikes, voltage), all clients together. */
   streamMaxBytesPerSec: number;
 }
 

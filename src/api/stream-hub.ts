@@ -48,10 +48,11 @@ export interface StreamLimits {
   /** Bytes waiting on all client sockets together before frames are dropped. */
   totalBufferBytes: number;
   /**
-   * Binary frames (weights, spikes, voltage) sent per second to all clients together. Fan-out
-   * costs the API's CPU (100 watchers of one 6,400-neuron snapshot = 2 GB); on a small machine
-   * that CPU is the engine's, so the rate is bounded and frames beyond it are dropped (weights:
-   * the newest snapshot still goes out when there is budget again).
+   * Bytes per second of each binary channel (weights, spikes, voltage) sent to all clients
+   * together. Fan-out costs the API's CPU (100 watchers of one 6,400-neuron snapshot = 2 GB); on
+   * a small machine that CPU is the engine's, so the rate is bounded and frames beyond it are
+   * dropped (weights: the newest snapshot still goes out when there is budget again). One budget
+   * per channel, so a stream of small raster frames cannot starve the large weight snapshots.
    */
   binaryBytesPerSec?: number;
 }
@@ -93,9 +94,8 @@ export class StreamHub {
   private readonly recentlyFinished = new Map<string, ExperimentRecord>();
   /** Rotates the order clients are served in (fairness under the byte budget). */
   private turn = 0;
-  /** Token bucket of binary bytes (see StreamLimits.binaryBytesPerSec). */
-  private tokens = 0;
-  private tokensAt = 0;
+  /** Token buckets of binary bytes per channel (see StreamLimits.binaryBytesPerSec). */
+  private readonly buckets = new Map<Channel, { tokens: number; at: number }>();
   /** Open connections by experiment and by client, counted from admission to close. */
   private readonly openByExperiment = new Map<string, number>();
   private readonly openByClient = new Map<string, number>();
@@ -312,23 +312,25 @@ export class StreamHub {
     return totalOk && (buffered === 0 || buffered + bytes <= this.bufferBytes);
   }
 
-  /** Whether the binary-rate budget allows `bytes` now; takes them if so. */
-  private takeBudget(bytes: number): boolean {
+  /** Whether the channel's byte budget allows `bytes` now; takes them if so. */
+  private takeBudget(channel: Channel, bytes: number): boolean {
     const rate = this.limits.binaryBytesPerSec;
     if (!rate || !Number.isFinite(rate)) return true;
     const now = performance.now();
+    const b = this.buckets.get(channel) ?? { tokens: rate, at: now };
+    this.buckets.set(channel, b);
     // The bucket holds one second of budget; a frame larger than that goes when it is full.
-    this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
-    this.tokensAt = now;
-    if (this.tokens < Math.min(bytes, rate)) return false;
-    this.tokens -= bytes;
+    b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    if (b.tokens < Math.min(bytes, rate)) return false;
+    b.tokens -= bytes;
     return true;
   }
 
   private deliver(client: Client, channel: Channel, data: string | Buffer): void {
     if (client.socket.readyState !== OPEN) return;
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    if (!this.hasRoom(client, bytes) || (typeof data !== 'string' && !this.takeBudget(bytes))) {
+    if (!this.hasRoom(client, bytes) || (typeof data !== 'string' && !this.takeBudget(channel, bytes))) {
       client.dropped[channel]++;
       this.counters.dropped[channel]++;
       return;
@@ -373,7 +375,7 @@ export class StreamHub {
   private flushWeights(client: Client): void {
     const frame = client.pendingWeights;
     if (!frame || client.socket.readyState !== OPEN) return;
-    if (!this.hasRoom(client, frame.byteLength) || !this.takeBudget(frame.byteLength)) return;
+    if (!this.hasRoom(client, frame.byteLength) || !this.takeBudget('weights', frame.byteLength)) return;
     client.pendingWeights = null;
     this.send(client, 'weights', frame, frame.byteLength);
   }

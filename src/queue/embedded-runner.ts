@@ -37,9 +37,11 @@ interface Slot {
 /**
  * How long `close` waits for running engines to stop at a sample boundary (and report the
  * checkpoint of that point) before terminating them inside their sample; they then resume from
- * their last stored checkpoint.
+ * their last stored checkpoint. Longer than a cancel's grace: a shutdown wants to keep the work
+ * done since that checkpoint, and a reniced engine thread on a loaded host can need more than a
+ * second to reach the boundary and post its state.
  */
-const STOP_TIMEOUT_MS = 1000;
+const STOP_TIMEOUT_MS = 5000;
 
 export class EmbeddedJobRunner implements JobRunner {
   readonly kind = 'embedded' as const;
