@@ -41,7 +41,16 @@ async function main() {
     : undefined;
   await datasets?.init();
   if (datasets) await removeStaleTemps(datasets.localRoot);
-  const worker = new DistributedWorker({ redisUrl: config.redisUrl, queue: config.queue, store, log, mnistDir: config.mnistDir, datasets });
+  const worker = new DistributedWorker({
+    redisUrl: config.redisUrl,
+    queue: config.queue,
+    store,
+    log,
+    mnistDir: config.mnistDir,
+    datasets,
+    cancelGraceMs: config.protection.cancelGraceMs,
+    checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+  });
   try {
     await worker.start();
   } catch (err) {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
@@ -24,7 +24,10 @@ import { openStore } from '../store/open-store.js';
 import { SqlExperimentStore } from '../store/sql-store.js';
 import type { ExperimentStore } from '../store/store.js';
 import { makeAuthHook } from './auth.js';
-import { ApiError, makeErrorHandler } from './errors.js';
+import { ApiError, echo, makeErrorHandler, toApiError } from './errors.js';
+import { requestSerializers } from './log-redaction.js';
+import { Metrics } from './prometheus.js';
+import { makeRequestGuards, rejectNulInBody } from './request-guards.js';
 import { ExperimentService } from './experiment-service.js';
 import { repoRoot } from './repo-root.js';
 import { datasetRoutes } from './routes/datasets.js';
@@ -57,8 +60,19 @@ export interface SpikeLab {
 }
 
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<SpikeLab> {
+  // Whatever logger options a caller passes, requests are logged through the redacting serializer.
+  const logger = opts.logger === undefined ? { level: config.logLevel } : opts.logger;
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel },
+    logger: typeof logger === 'object' && logger !== null ? { ...logger, serializers: { ...requestSerializers, ...(logger.serializers ?? {}) } } : logger,
+    // Errors Fastify raises before routing (a malformed percent-encoding in the URL, a bad
+    // header) get the API's one error body too.
+    frameworkErrors: (err, request, reply) => {
+      const e = toApiError(err, config.limits.maxBodyBytes);
+      // Fastify's message quotes the URL: bounded like every other echo.
+      const apiError = new ApiError(e.statusCode, e.code, echo(e.message, 200));
+      request.log.info({ code: apiError.code }, apiError.message);
+      void (reply as unknown as FastifyReply).code(apiError.statusCode).type('application/json; charset=utf-8').send(apiError.toBody());
+    },
     bodyLimit: config.limits.maxBodyBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: 'x-request-id',
@@ -70,7 +84,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(makeErrorHandler(config.limits.maxBodyBytes));
   app.setNotFoundHandler((request) => {
-    throw new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    throw new ApiError(404, 'not_found', `no route ${request.method} ${echo(request.url.split('?')[0]!, 128)}`);
   });
   app.addHook('onSend', async (request, reply) => void reply.header('x-request-id', request.id));
 
@@ -95,7 +109,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     exposedHeaders: ['x-request-id', 'location', 'content-disposition'],
   });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  app.addHook('onRequest', makeAuthHook(config.apiKeys));
+  const keysConfigured = config.principals.length > 0;
+  app.decorateRequest('principal', null);
+  app.addHook(
+    'onRequest',
+    makeRequestGuards({ allowedHosts: config.protection.allowedHosts, corsOrigins: config.corsOrigins, keysConfigured }),
+  );
+  app.addHook('onRequest', makeAuthHook(config.principals));
+  app.addHook('preValidation', rejectNulInBody);
 
   if (config.redisUrl && !config.databaseUrl) {
     throw new Error(
@@ -142,22 +163,53 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         prepareDataset: (sha) => blobs.ensureLocal(sha),
         workerUrl: opts.engineWorkerUrl,
         onListenerError,
+        cancelGraceMs: config.protection.cancelGraceMs,
+        checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+        // Resolved lazily: the service (which knows the quotas) is built after the runner.
+        runningLimit: (owner) => service.runningLimit(owner),
       });
-  const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs, { remote: runner.kind === 'bullmq' });
-  const hub = new StreamHub(config.streamClientBufferBytes);
+  const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs, {
+    remote: runner.kind === 'bullmq',
+    checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+  });
+  const p = config.protection;
+  const hub = new StreamHub(config.streamClientBufferBytes, {
+    perExperiment: p.maxStreamsPerExperiment,
+    perClient: p.maxStreamsPerClient,
+    totalBufferBytes: p.streamTotalBufferBytes,
+    binaryBytesPerSec: p.streamMaxBytesPerSec,
+  });
   const classifier = new ThreadClassifier(opts.engineWorkerUrl);
   runner.on(recorder.handle);
   runner.on(hub.handleRunnerEvent);
   recorder.onStatus(hub.handleStatus);
-  const service = new ExperimentService({ store, runner, recorder, hub, limits: config.limits, log: app.log, datasets });
+  const service: ExperimentService = new ExperimentService({
+    store,
+    runner,
+    recorder,
+    hub,
+    limits: config.limits,
+    log: app.log,
+    principals: config.principals,
+    datasets,
+  });
 
   const root = repoRoot();
   const dashboardDir = opts.dashboardDir ?? path.join(root, 'dashboard', 'dist');
   const dashboard = existsSync(path.join(dashboardDir, 'index.html'));
   if (dashboard) await app.register(fastifyStatic, { root: path.resolve(dashboardDir), prefix: '/' });
 
-  await app.register(systemRoutes, { store, runner, recorder, hub, root, landingPage: !dashboard });
-  await app.register(experimentRoutes, { service, store, classifier, maxClassifyImages: config.limits.maxClassifyImages });
+  await app.register(systemRoutes, { store, runner, recorder, hub, root, landingPage: !dashboard, metrics: new Metrics(), keysConfigured });
+  await app.register(experimentRoutes, {
+    service,
+    store,
+    classifier,
+    maxClassifyImages: config.limits.maxClassifyImages,
+    maxClassifyCost: config.limits.maxClassifyCost,
+    classifyTimeoutMs: p.classifyTimeoutMs,
+    maxConcurrentDownloads: p.maxConcurrentDownloads,
+    downloadTimeoutMs: p.downloadTimeoutMs,
+  });
   await app.register(streamRoutes, { hub, store, service });
   await rmUploads(uploadDir);
   await app.register(datasetRoutes, { datasets, settings: config.datasets, uploadDir });

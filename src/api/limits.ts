@@ -4,6 +4,7 @@
  */
 import type { Limits } from '../config.js';
 import { limitEnvNames } from '../config.js';
+import { experimentCost, formatCost, type CostBreakdown } from '../experiment/cost.js';
 import type { ExperimentDefinition } from '../experiment/schema.js';
 import { ApiError } from './errors.js';
 
@@ -14,7 +15,8 @@ interface Check {
   limit: keyof Limits;
 }
 
-export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPreset: boolean): void {
+/** The per-field limits, then the cost cap; returns the cost estimate of an accepted definition. */
+export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPreset: boolean): CostBreakdown {
   const checks: Check[] = [
     ...def.layers.flatMap((layer, i) =>
       layer.type === 'input' ? [] : [{ field: `layers.${i}.size`, presetField: 'neurons', value: layer.size, limit: 'maxNeurons' as const }],
@@ -32,4 +34,13 @@ export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPrese
       throw new ApiError(400, 'limit_exceeded', `${field} = ${c.value} is over the limit ${limitEnvNames[c.limit]} = ${max}`, field);
     }
   }
+  const cost = experimentCost(def);
+  if (cost.total > limits.maxExperimentCost) {
+    throw new ApiError(
+      400,
+      'limit_exceeded',
+      `the estimated cost ${formatCost(cost.total)} (${formatCost(cost.neuronSteps)} neuron-steps + ${formatCost(cost.checkpointBytes)} checkpoint bytes + ${formatCost(cost.streamBytes)} stream bytes) is over the limit MAX_EXPERIMENT_COST = ${formatCost(limits.maxExperimentCost)}`,
+    );
+  }
+  return cost;
 }

@@ -9,16 +9,8 @@ import type { SqlClient } from '../store/sql-client.js';
 import type { DatasetBlobs } from './blobs.js';
 import type { DatasetMeta } from './ingest.js';
 
-export interface Principal {
-  id: string;
-  name: string;
-  admin: boolean;
-}
-
-/** Whether `principal` may see something owned by `owner` (the tenancy contract's canSee). */
-export function canSee(principal: Principal | null, owner: string | null): boolean {
-  return principal === null || principal.admin || owner === principal.id;
-}
+/** The caller and the visibility rule are the API's (src/api/ownership.ts): one contract for every resource. */
+export { canSee, type RequestPrincipal as Principal } from '../api/ownership.js';
 
 export interface DatasetRecord {
   id: string;

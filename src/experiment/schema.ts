@@ -13,7 +13,9 @@
 import { z } from 'zod';
 import { plasticitySchema, tau } from '../engine/rules.js';
 
-const ms = (d: number) => z.number().positive().finite().default(d);
+/** Upper bound of every time constant (ms): ~31 years, far beyond any model, still a finite number. */
+export const MAX_TIME_CONSTANT_MS = 1e12;
+const ms = (d: number) => z.number().positive().max(MAX_TIME_CONSTANT_MS).default(d);
 
 /**
  * How a spike of the layer's inputs acts: `current` adds the weight to the membrane potential (mV,
@@ -56,7 +58,7 @@ export const lifLayerSchema = z
     resetMv: mV(-45),
     thresholdMv: mV(-40),
     /** Absolute refractory period (ms) during which input is ignored. */
-    refractoryMs: z.number().nonnegative().finite().default(2),
+    refractoryMs: z.number().nonnegative().max(10_000).default(2),
     /** Membrane time constant (ms). */
     tauMs: ms(10),
     traceTauMs: ms(20),
@@ -72,7 +74,7 @@ export const adaptiveLifLayerSchema = z
     restMv: mV(-65),
     resetMv: mV(-60),
     thresholdMv: mV(-52),
-    refractoryMs: z.number().nonnegative().finite().default(5),
+    refractoryMs: z.number().nonnegative().max(10_000).default(5),
     tauMs: ms(100),
     traceTauMs: ms(20),
     /** Threshold increment on each spike (mV). */
@@ -294,8 +296,8 @@ export const experimentDefinitionSchema = z
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
     /** Integration step (ms). */
     dtMs: z.number().min(0.01).max(10).default(1),
-    /** Presentation time of each sample (ms). */
-    timePerSampleMs: z.number().positive().finite().default(250),
+    /** Presentation time of each sample (ms); MAX_TIME_PER_SAMPLE_MS may lower the bound. */
+    timePerSampleMs: z.number().positive().max(10_000).default(250),
     /**
      * Time between two samples (ms). With `resetBetweenSamples` (BindsNET) the state is reset at
      * each sample and only θ decays over this time; without it the network runs this long with no

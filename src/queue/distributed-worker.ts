@@ -54,9 +54,12 @@ export interface DistributedWorkerOptions {
   engineWorkerUrl?: URL;
   /** Minimum time between two progress updates of one job sent to BullMQ. */
   progressIntervalMs?: number;
+  /** Cancel grace before an engine thread is terminated, minimum time between checkpoints (config.protection). */
+  cancelGraceMs?: number;
+  checkpointMinIntervalMs?: number;
 }
 
-type End = Extract<JobRunnerEvent, { type: 'finished' | 'failed' }>;
+type End = Extract<JobRunnerEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
 
 interface ActiveJob {
   id: string;
@@ -101,10 +104,12 @@ export class DistributedWorker {
       datasetsDir: this.opts.datasets?.localRoot,
       prepareDataset: this.opts.datasets ? (sha) => this.opts.datasets!.ensureLocal(sha) : undefined,
       workerUrl: this.opts.engineWorkerUrl,
+      cancelGraceMs: this.opts.cancelGraceMs,
+      checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs,
       onListenerError: (err) => log.error({ err }, 'job event listener failed'),
     });
     await this.pool.start();
-    this.recorder = new JobRecorder(this.opts.store, log);
+    this.recorder = new JobRecorder(this.opts.store, log, undefined, { checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs });
     this.pool.on((e) => this.onPoolEvent(e));
 
     this.sub.on('message', (_channel: string, id: string) => {
@@ -209,6 +214,12 @@ export class DistributedWorker {
       }
       this.flushProgress(a);
       await this.recorder.settled(id);
+      if (outcome.type === 'cancelled') {
+        await store.transition(id, ['queued', 'running'], 'cancelled', { finished: true });
+        await this.publish({ kind: 'end', id });
+        log.info({ experimentId: id }, 'job stopped by force inside a sample');
+        return { outcome: 'cancelled' };
+      }
       if (outcome.type === 'finished') {
         // Verify against the truth: a final write that failed must not complete the job.
         const stored = await store.get(id);
@@ -249,7 +260,8 @@ export class DistributedWorker {
   private onPoolEvent(e: JobRunnerEvent): void {
     const a = this.active.get(e.id);
     if (!a) return;
-    if (e.type === 'finished' || e.type === 'failed') {
+    // `cancelled` from the pool: the engine did not stop within the grace and its thread was terminated.
+    if (e.type === 'finished' || e.type === 'failed' || e.type === 'cancelled') {
       // A failure is recorded by the processor (it knows whether a retry follows).
       if (!a.abandon && e.type === 'finished') this.recorder.handle(e);
       a.resolveEnd(e);

@@ -14,6 +14,8 @@ export type ToWorker =
       dataDir?: string;
       /** Root of uploaded datasets' canonical files (`<root>/<sha256>/<part>.bin`). */
       datasetsDir?: string;
+      /** Checkpoints closer together than this (ms) are dropped in the thread, unless it is stopping. */
+      checkpointMinIntervalMs?: number;
     }
   | { type: 'classify'; requestId: number; model: TrainedModel; images: Uint8Array[] };
 

@@ -39,7 +39,7 @@ const textFields = ['name', 'classes', 'height', 'width'] as const;
 const PREVIEW_MAX_EVENTS = 1 << 20;
 
 /** The requester (API-key principal) when the tenancy layer provides one; null = sees everything. */
-export const principalOf = (request: FastifyRequest): Principal | null => ((request as unknown as { principal?: Principal | null }).principal ?? null);
+export const principalOf = (request: FastifyRequest): Principal | null => request.principal ?? null;
 
 const listQuery = z
   .object({
