@@ -26,7 +26,7 @@ import {
 } from './layout';
 import {
   depCoef, FLUSH, mu, post1Decay, post2Decay, postAdditive, potCoef, preAdditive, preDecay, rule, RULE_DIEHL_COOK, RULE_NONE,
-  RULE_POWER_LAW, RULE_WEIGHT_DEPENDENT, wMax, wMin, xTarget,
+  RULE_POST_PRE, RULE_POWER_LAW, RULE_STDP, RULE_WEIGHT_DEPENDENT, wMax, wMin, xTarget,
 } from './params';
 
 export let postActiveCount: i32 = 0;
@@ -199,11 +199,24 @@ export function depress(nrows: i32): void {
   const lo = wMin;
   const rowsEnd = rows + (<usize>nrows << 2);
   const colsEnd = <usize>m << 2;
+  // The rule is fixed for the run: one loop per form, so the inner loop has no branch on it.
+  if (rule == RULE_WEIGHT_DEPENDENT) {
+    for (let r = rows; r < rowsEnd; r += 4) {
+      const base = <usize>load<i32>(r);
+      for (let a: usize = 0; a < colsEnd; a += 4) {
+        const e = base + (<usize>load<i32>(depColumns + a) << 2);
+        const w0 = load<f32>(e);
+        const w = w0 - load<f32>(depAmounts + a) * (w0 - lo);
+        store<f32>(e, w < lo ? lo : w);
+      }
+    }
+    return;
+  }
   for (let r = rows; r < rowsEnd; r += 4) {
     const base = <usize>load<i32>(r);
     for (let a: usize = 0; a < colsEnd; a += 4) {
       const e = base + (<usize>load<i32>(depColumns + a) << 2);
-      const w = depressionOf(load<f32>(e), load<f32>(depAmounts + a));
+      const w = load<f32>(e) - load<f32>(depAmounts + a);
       store<f32>(e, w < lo ? lo : w);
     }
   }
@@ -225,6 +238,24 @@ export function potentiate(j: i32, now: i32): void {
       const e = column + <usize>i * rowBytes;
       let w = load<f32>(e);
       w = w + potentiationOf(w, preTraceAt(i, now), y2);
+      store<f32>(e, w < lo ? lo : w > hi ? hi : w);
+    }
+    return;
+  }
+  if ((rule == RULE_POST_PRE || rule == RULE_STDP) && !preAdditive) {
+    // The common case (BindsNET's PostPre, nearest-spike STDP): x from the trace table, w + x·A.
+    const pot = potCoef;
+    const len = traceTableLength;
+    for (let q = 0; q < preActiveCount; q++) {
+      const i = load<i32>(preActive + (<usize>q << 2));
+      const last = load<i32>(preLast + (<usize>i << 2));
+      if (last < 0) continue;
+      const k = now - last;
+      if (k >= len) continue;
+      const e = column + <usize>i * rowBytes;
+      let w = load<f32>(e);
+      if (k == 0) w = w - amount;
+      w = w + load<f32>(preTraceTable + (<usize>k << 2)) * pot;
       store<f32>(e, w < lo ? lo : w > hi ? hi : w);
     }
     return;
