@@ -25,6 +25,7 @@ import { ExperimentService } from './experiment-service.js';
 import { repoRoot } from './repo-root.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { streamRoutes, CloseCode } from './routes/stream.js';
+import { sweepRoutes } from './routes/sweeps.js';
 import { systemRoutes } from './routes/system.js';
 import { StreamHub } from './stream-hub.js';
 
@@ -130,6 +131,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(systemRoutes, { store, runner, recorder, hub, root, landingPage: !dashboard });
   await app.register(experimentRoutes, { service, store, classifier, maxClassifyImages: config.limits.maxClassifyImages });
   await app.register(streamRoutes, { hub, store, service });
+  await app.register(sweepRoutes, { service, store, recorder, runner, limits: config.limits });
 
   app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
   let reconcileTimer: NodeJS.Timeout | undefined;

@@ -94,6 +94,11 @@ export class SqlExperimentStore implements ExperimentStore {
     return this.db.kind;
   }
 
+  /** The client and schema, for modules that keep their own tables in the same database (src/sweeps). */
+  get sql(): { client: SqlClient; schema: string } {
+    return { client: this.db, schema: this.schema };
+  }
+
   async init(): Promise<void> {
     const { experiments, metrics, artifacts } = this.t;
     await this.db.transaction(async (tx) => {
