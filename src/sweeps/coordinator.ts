@@ -180,7 +180,12 @@ export class SweepCoordinator {
     return this.serialized(id, async () => {
       if (this.closed) return;
       const sweep = await this.deps.store.get(id);
-      if (!sweep || sweep.status !== 'running') return;
+      if (!sweep) return;
+      if (sweep.status !== 'running') {
+        // Finished by another API instance (or just now): tell this instance's listeners.
+        this.emitSweep(sweep);
+        return;
+      }
       const { plan } = sweep;
       await this.submitPending(sweep);
       const rows = (await this.deps.store.trials(id)).filter((t) => t.stage === sweep.stage);
@@ -193,7 +198,7 @@ export class SweepCoordinator {
         const promoted = ranked.slice(0, keepN).filter((r) => r.mean !== null).map((r) => r.point);
         if (promoted.length === 0) {
           const done = await this.deps.store.finish(id, 'failed', { error: `no trial of rung ${sweep.stage} produced a validation accuracy` });
-          if (done) this.emitSweep(done);
+          await this.emitLatest(id, done);
           return;
         }
         if (await this.deps.store.promote(id, sweep.stage, promoted.sort((a, b) => a - b), plan.seeds)) {
@@ -203,6 +208,8 @@ export class SweepCoordinator {
             this.emitSweep(moved);
             await this.submitPending(moved);
           }
+        } else {
+          await this.emitLatest(id, null);
         }
         return;
       }
@@ -210,10 +217,8 @@ export class SweepCoordinator {
       const done = best
         ? await this.deps.store.finish(id, 'completed', { best })
         : await this.deps.store.finish(id, 'failed', { error: 'no trial produced a validation accuracy' });
-      if (done) {
-        this.deps.log.info({ sweepId: id, best: best?.experimentId }, 'sweep finished');
-        this.emitSweep(done);
-      }
+      if (done) this.deps.log.info({ sweepId: id, best: best?.experimentId }, 'sweep finished');
+      await this.emitLatest(id, done);
     });
   }
 
@@ -253,6 +258,12 @@ export class SweepCoordinator {
         this.deps.log.warn({ err, sweepId: sweep.id, point: c.point }, 'sweep: could not submit a trial; will retry');
       }
     }
+  }
+
+  /** After a compare-and-set: what this instance wrote, or (another instance won) what the store holds now. */
+  private async emitLatest(id: string, written: SweepRecord | null): Promise<void> {
+    const record = written ?? (this.events.listenerCount(id) > 0 ? await this.deps.store.get(id) : null);
+    if (record) this.emitSweep(record);
   }
 
   private emitSweep(record: SweepRecord): void {

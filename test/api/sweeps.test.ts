@@ -17,6 +17,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
+  delete process.env.SWEEP_TICK_MS;
+  delete process.env.MAX_SWEEP_TRIALS;
 });
 
 const tiny = { preset: 'diehl-cook-2015', neurons: 20, train: 300, validation: 100, test: 100, seed: 3, labelUpdateInterval: 100 };
@@ -234,6 +236,44 @@ describe('sweep across a restart', () => {
       expect(done.best.testAccuracy).not.toBeNull();
     } finally {
       for (const s of servers) await s.close().catch(() => {});
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sweep owners', () => {
+  it('stores the principal as owner and hides other owners’ sweeps (404), admins see all', async () => {
+    const { buildApp } = await import('../../src/api/app.js');
+    const { loadConfig } = await import('../../src/config.js');
+    const dataDir = await tempDir('spikelab-sweep-owner-');
+    const lab = await buildApp(loadConfig({ DATA_DIR: dataDir, WORKERS: '1', LOG_LEVEL: 'silent' }), { dashboardDir: `${dataDir}/none` });
+    // Stands in for the API-key principals of the auth layer: x-test-principal: id[,admin]
+    lab.app.addHook('onRequest', async (request) => {
+      const h = request.headers['x-test-principal'];
+      if (typeof h === 'string') (request as any).principal = { id: h.split(',')[0], admin: h.endsWith(',admin') };
+    });
+    await lab.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = lab.app.server.address() as { port: number };
+    const url = `http://127.0.0.1:${address.port}`;
+    try {
+      const as = (who: string) => ({ 'x-test-principal': who });
+      const res = await post(
+        `${url}/v1/sweeps`,
+        { base: tiny, parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [64] }] },
+        as('alice'),
+      );
+      const created = await json(res);
+      expect(res.status).toBe(201);
+      expect(created.owner).toBe('alice');
+      expect((await fetch(`${url}/v1/sweeps/${created.id}`, { headers: as('alice') })).status).toBe(200);
+      expect((await fetch(`${url}/v1/sweeps/${created.id}`, { headers: as('bob') })).status).toBe(404);
+      expect((await fetch(`${url}/v1/sweeps/${created.id}/trials.csv`, { headers: as('bob') })).status).toBe(404);
+      expect((await fetch(`${url}/v1/sweeps/${created.id}`, { method: 'DELETE', headers: as('bob') })).status).toBe(404);
+      expect((await json(await fetch(`${url}/v1/sweeps`, { headers: as('bob') }))).total).toBe(0);
+      expect((await json(await fetch(`${url}/v1/sweeps`, { headers: as('alice') }))).total).toBe(1);
+      expect((await fetch(`${url}/v1/sweeps/${created.id}`, { headers: as('root,admin') })).status).toBe(200);
+    } finally {
+      await lab.app.close();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

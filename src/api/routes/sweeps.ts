@@ -286,7 +286,9 @@ export async function sweepRoutes(app: FastifyInstance, deps: SweepRoutesDeps) {
       clearTimeout(progressTimer);
       off();
     });
-    send({ type: 'hello', sweep: detail(sweep, await store.trials(id)) });
-    if (sweep.status !== 'running') void end(sweep.status);
+    // Read again after subscribing, so an end between the first read and the subscription is not missed.
+    const current = (await store.get(id)) ?? sweep;
+    send({ type: 'hello', sweep: detail(current, await store.trials(id)) });
+    if (current.status !== 'running') void end(current.status);
   });
 }
