@@ -11,7 +11,10 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { DistributedWorker } from '../src/queue/distributed-worker.js';
+import path from 'node:path';
+import { PgDatasetBlobs, removeStaleTemps } from '../src/data/blobs.js';
 import { openStore } from '../src/store/open-store.js';
+import { SqlExperimentStore } from '../src/store/sql-store.js';
 
 async function main() {
   let config;
@@ -32,7 +35,22 @@ async function main() {
   }
   const log = pino({ level: config.logLevel, base: { role: 'worker', pid: process.pid } });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
-  const worker = new DistributedWorker({ redisUrl: config.redisUrl, queue: config.queue, store, log, mnistDir: config.mnistDir });
+  // Uploaded datasets live in PostgreSQL; this worker keeps a copy of each it runs, by hash.
+  const datasets = store instanceof SqlExperimentStore
+    ? new PgDatasetBlobs(store.sql.client, store.sql.schema, path.join(config.dataDir, 'dataset-cache'), config.datasets.cacheBytes)
+    : undefined;
+  await datasets?.init();
+  if (datasets) await removeStaleTemps(datasets.localRoot);
+  const worker = new DistributedWorker({
+    redisUrl: config.redisUrl,
+    queue: config.queue,
+    store,
+    log,
+    mnistDir: config.mnistDir,
+    datasets,
+    cancelGraceMs: config.protection.cancelGraceMs,
+    checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+  });
   try {
     await worker.start();
   } catch (err) {

@@ -54,13 +54,45 @@ export interface Definition {
   dtMs: number;
   timePerSampleMs: number;
   epochs: number;
-  dataset: { name: 'mnist'; train: number; test: number; validation: number; shuffle: boolean };
+  dataset: DatasetRef;
   encoder: { type: string; maxRateHz: number };
   layers: Layer[];
   connections: Connection[];
   evaluation: { labelUpdateInterval: number };
   stream: { progressEvery: number; spikesEvery: number; weightsEvery: number; voltageNeurons: number[] };
   [key: string]: unknown;
+}
+
+/** What a definition trains on (see ExperimentDefinition.dataset in openapi.yaml). */
+export type DatasetRef = { train: number; test: number; validation: number; shuffle: boolean } & (
+  | { name: 'mnist' }
+  | { name: 'oriented-bars' | 'moving-bars'; side: number; [key: string]: unknown }
+  | { name: 'upload'; id: string; resolved?: { height: number; width: number; channels: number; classes: number } }
+);
+
+export interface TuningResult {
+  kind: 'orientation' | 'direction';
+  anglesDeg: number[];
+  curves: number[][];
+  preferredDeg: (number | null)[];
+  selectivity: number[];
+  spikes: number[];
+}
+
+/** An uploaded dataset (GET /v1/datasets). */
+export interface Dataset {
+  id: string;
+  name: string;
+  sha256: string;
+  kind: 'images' | 'events';
+  shape: { height: number; width: number; channels: number };
+  classes: number;
+  labelled: boolean;
+  train: { count: number; classCounts: number[] | null };
+  test: { count: number; classCounts: number[] | null };
+  bytes: number;
+  createdAt: string;
+  deduplicated?: boolean;
 }
 
 export interface Result {
@@ -77,6 +109,8 @@ export interface Result {
   neurons: number;
   wallSeconds: number;
   cancelled: boolean;
+  tuning?: TuningResult | null;
+  classes?: number;
 }
 
 export interface ExperimentSummary {
@@ -178,8 +212,11 @@ async function request<T>(method: string, path: string, body?: unknown, signal?:
   const headers: Record<string, string> = { accept: 'application/json' };
   const key = getApiKey();
   if (key) headers.authorization = `Bearer ${key}`;
-  let payload: string | undefined;
-  if (body !== undefined) {
+  let payload: string | FormData | undefined;
+  if (body instanceof FormData) {
+    // The browser sets multipart/form-data with its boundary.
+    payload = body;
+  } else if (body !== undefined) {
     headers['content-type'] = 'application/json';
     payload = typeof body === 'string' ? body : JSON.stringify(body);
   }
@@ -236,6 +273,10 @@ export const api = {
   remove: (id: string) => request<void>('DELETE', `/v1/experiments/${encodeURIComponent(id)}`),
   metrics: (id: string, signal?: AbortSignal) =>
     request<{ id: string; status: Status; items: WindowMetrics[] }>('GET', `/v1/experiments/${encodeURIComponent(id)}/metrics`, undefined, signal),
+  datasets: (signal?: AbortSignal) => request<{ items: Dataset[]; total: number }>('GET', '/v1/datasets?limit=100', undefined, signal),
+  removeDataset: (id: string) => request<void>('DELETE', `/v1/datasets/${encodeURIComponent(id)}`),
+  /** multipart/form-data: the browser streams the chosen files. */
+  uploadDataset: (form: FormData) => request<Dataset>('POST', '/v1/datasets', form),
   health: () => request<{ status: string; queue: { running: number; queued: number; workers: number } }>('GET', '/health'),
 };
 
@@ -283,3 +324,5 @@ export async function fetchWeights(id: string): Promise<{ shape: number[]; data:
   }
   return parseNpyFloat32(await res.arrayBuffer());
 }
+
+export const datasetPreviewUrl = (id: string, count = 16) => withKey(`/v1/datasets/${encodeURIComponent(id)}/preview.png?count=${count}&scale=2`);

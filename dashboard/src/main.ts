@@ -7,6 +7,7 @@ import './style.css';
 import { api, getApiKey, onApiKeyChange, onUnauthorized, setApiKey } from './api.js';
 import { h, setText } from './util.js';
 import { experimentView } from './views/experiment.js';
+import { datasetsView } from './views/datasets.js';
 import { listView } from './views/list.js';
 import { newView } from './views/new.js';
 import type { View } from './views/view.js';
@@ -28,7 +29,8 @@ function route(): void {
   const params = new URLSearchParams(query);
   const parts = (path ?? '').split('/').filter(Boolean);
   let next: View;
-  if (parts[0] === 'new') next = newView();
+  if (parts[0] === 'new') next = newView(params);
+  else if (parts[0] === 'datasets') next = datasetsView();
   else if (parts[0] === 'experiments' && parts[1]) next = experimentView(decodeURIComponent(parts[1]));
   else next = listView(params);
 
@@ -37,7 +39,8 @@ function route(): void {
   main.replaceChildren(next.el);
   document.title = `${next.title} · SpikeLab`;
   for (const a of nav.querySelectorAll('a')) {
-    const active = (a.getAttribute('href') === '#/new') === (parts[0] === 'new');
+    const page = parts[0] === 'new' || parts[0] === 'datasets' ? `#/${parts[0]}` : '#/experiments';
+    const active = a.getAttribute('href') === page;
     if (active) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }

@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import cors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import websocket from '@fastify/websocket';
@@ -17,12 +18,19 @@ import { ThreadClassifier, type Classifier } from '../queue/classifier.js';
 import { EmbeddedJobRunner } from '../queue/embedded-runner.js';
 import { JobRecorder } from '../queue/job-recorder.js';
 import type { JobRunner } from '../queue/job-runner.js';
+import { FileDatasetBlobs, PgDatasetBlobs, removeStaleTemps } from '../data/blobs.js';
+import { DatasetStore } from '../data/dataset-store.js';
 import { openStore } from '../store/open-store.js';
+import { SqlExperimentStore } from '../store/sql-store.js';
 import type { ExperimentStore } from '../store/store.js';
 import { makeAuthHook } from './auth.js';
-import { ApiError, makeErrorHandler } from './errors.js';
+import { ApiError, echo, makeErrorHandler, toApiError } from './errors.js';
+import { requestSerializers } from './log-redaction.js';
+import { Metrics } from './prometheus.js';
+import { makeRequestGuards, rejectNulInBody } from './request-guards.js';
 import { ExperimentService } from './experiment-service.js';
 import { repoRoot } from './repo-root.js';
+import { datasetRoutes } from './routes/datasets.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { streamRoutes, CloseCode } from './routes/stream.js';
 import { sweepRoutes } from './routes/sweeps.js';
@@ -47,13 +55,25 @@ export interface SpikeLab {
   hub: StreamHub;
   service: ExperimentService;
   classifier: Classifier;
+  datasets: DatasetStore;
   /** Every route Fastify registered (the OpenAPI test checks each is documented). */
   routes: Pick<RouteOptions, 'method' | 'url'>[];
 }
 
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<SpikeLab> {
+  // Whatever logger options a caller passes, requests are logged through the redacting serializer.
+  const logger = opts.logger === undefined ? { level: config.logLevel } : opts.logger;
   const app = Fastify({
-    logger: opts.logger ?? { level: config.logLevel },
+    logger: typeof logger === 'object' && logger !== null ? { ...logger, serializers: { ...requestSerializers, ...(logger.serializers ?? {}) } } : logger,
+    // Errors Fastify raises before routing (a malformed percent-encoding in the URL, a bad
+    // header) get the API's one error body too.
+    frameworkErrors: (err, request, reply) => {
+      const e = toApiError(err, config.limits.maxBodyBytes);
+      // Fastify's message quotes the URL: bounded like every other echo.
+      const apiError = new ApiError(e.statusCode, e.code, echo(e.message, 200));
+      request.log.info({ code: apiError.code }, apiError.message);
+      void (reply as unknown as FastifyReply).code(apiError.statusCode).type('application/json; charset=utf-8').send(apiError.toBody());
+    },
     bodyLimit: config.limits.maxBodyBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: 'x-request-id',
@@ -65,7 +85,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(makeErrorHandler(config.limits.maxBodyBytes));
   app.setNotFoundHandler((request) => {
-    throw new ApiError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`);
+    throw new ApiError(404, 'not_found', `no route ${request.method} ${echo(request.url.split('?')[0]!, 128)}`);
   });
   app.addHook('onSend', async (request, reply) => void reply.header('x-request-id', request.id));
 
@@ -90,7 +110,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     exposedHeaders: ['x-request-id', 'location', 'content-disposition'],
   });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  app.addHook('onRequest', makeAuthHook(config.apiKeys));
+  const keysConfigured = config.principals.length > 0;
+  app.decorateRequest('principal', null);
+  app.addHook(
+    'onRequest',
+    makeRequestGuards({ allowedHosts: config.protection.allowedHosts, corsOrigins: config.corsOrigins, keysConfigured }),
+  );
+  app.addHook('onRequest', makeAuthHook(config.principals));
+  app.addHook('preValidation', rejectNulInBody);
 
   if (config.redisUrl && !config.databaseUrl) {
     throw new Error(
@@ -98,6 +125,22 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     );
   }
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema });
+  if (!(store instanceof SqlExperimentStore)) throw new Error('datasets need the SQL store');
+  // Embedded: dataset files beside the other artifacts. With PostgreSQL: in the database, where
+  // every instance and worker reads them, copied into a local cache by hash before a run.
+  const blobs = config.databaseUrl
+    ? new PgDatasetBlobs(store.sql.client, store.sql.schema, path.join(config.dataDir, 'dataset-cache'), config.datasets.cacheBytes)
+    : new FileDatasetBlobs(path.join(config.dataDir, 'datasets'));
+  const datasets = new DatasetStore(store.sql.client, store.sql.schema, blobs);
+  try {
+    await datasets.init();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
+  const uploadDir = path.join(config.dataDir, 'uploads');
+  // Uploads interrupted by a crash are removed; nothing refers to them.
+  await removeStaleTemps(blobs.localRoot);
   const onListenerError = (err: unknown) => app.log.error({ err }, 'job event listener failed');
   // Distributed mode: experiments go to BullMQ; worker processes run them and write the store.
   let reconcile = () => {};
@@ -114,24 +157,64 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         onReconnect: () => reconcile(),
         onListenerError,
       })
-    : new EmbeddedJobRunner({ workers: config.workers, dataDir: config.mnistDir, workerUrl: opts.engineWorkerUrl, onListenerError });
-  const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs, { remote: runner.kind === 'bullmq' });
-  const hub = new StreamHub(config.streamClientBufferBytes);
+    : new EmbeddedJobRunner({
+        workers: config.workers,
+        dataDir: config.mnistDir,
+        datasetsDir: blobs.localRoot,
+        prepareDataset: (sha) => blobs.ensureLocal(sha),
+        workerUrl: opts.engineWorkerUrl,
+        onListenerError,
+        cancelGraceMs: config.protection.cancelGraceMs,
+        checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+        // Resolved lazily: the service (which knows the quotas) is built after the runner.
+        runningLimit: (owner) => service.runningLimit(owner),
+      });
+  const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs, {
+    remote: runner.kind === 'bullmq',
+    checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+  });
+  const p = config.protection;
+  const hub = new StreamHub(config.streamClientBufferBytes, {
+    perExperiment: p.maxStreamsPerExperiment,
+    perClient: p.maxStreamsPerClient,
+    totalBufferBytes: p.streamTotalBufferBytes,
+    binaryBytesPerSec: p.streamMaxBytesPerSec,
+  });
   const classifier = new ThreadClassifier(opts.engineWorkerUrl);
   runner.on(recorder.handle);
   runner.on(hub.handleRunnerEvent);
   recorder.onStatus(hub.handleStatus);
-  const service = new ExperimentService({ store, runner, recorder, hub, limits: config.limits, log: app.log });
+  const service: ExperimentService = new ExperimentService({
+    store,
+    runner,
+    recorder,
+    hub,
+    limits: config.limits,
+    log: app.log,
+    principals: config.principals,
+    datasets,
+  });
 
   const root = repoRoot();
   const dashboardDir = opts.dashboardDir ?? path.join(root, 'dashboard', 'dist');
   const dashboard = existsSync(path.join(dashboardDir, 'index.html'));
   if (dashboard) await app.register(fastifyStatic, { root: path.resolve(dashboardDir), prefix: '/' });
 
-  await app.register(systemRoutes, { store, runner, recorder, hub, root, landingPage: !dashboard });
-  await app.register(experimentRoutes, { service, store, classifier, maxClassifyImages: config.limits.maxClassifyImages });
+  await app.register(systemRoutes, { store, runner, recorder, hub, root, landingPage: !dashboard, metrics: new Metrics(), keysConfigured });
+  await app.register(experimentRoutes, {
+    service,
+    store,
+    classifier,
+    maxClassifyImages: config.limits.maxClassifyImages,
+    maxClassifyCost: config.limits.maxClassifyCost,
+    classifyTimeoutMs: p.classifyTimeoutMs,
+    maxConcurrentDownloads: p.maxConcurrentDownloads,
+    downloadTimeoutMs: p.downloadTimeoutMs,
+  });
   await app.register(streamRoutes, { hub, store, service });
-  await app.register(sweepRoutes, { service, store, recorder, runner, limits: config.limits });
+  await rmUploads(uploadDir);
+  await app.register(datasetRoutes, { datasets, settings: config.datasets, uploadDir });
+  await app.register(sweepRoutes, { service, store, recorder, runner, limits: config.limits, principals: config.principals });
 
   app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
   let reconcileTimer: NodeJS.Timeout | undefined;
@@ -173,5 +256,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     reconcileTimer = setInterval(reconcile, config.queue.reconcileIntervalMs);
     reconcileTimer.unref();
   }
-  return { app, store, runner, recorder, hub, service, classifier, routes };
+  return { app, store, runner, recorder, hub, service, classifier, datasets, routes };
+}
+
+/** Uploads a previous process was receiving when it stopped: incomplete, and referenced by nothing. */
+async function rmUploads(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
 }

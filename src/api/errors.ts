@@ -18,6 +18,11 @@ export type ErrorCode =
   | 'conflict'
   | 'not_ready'
   | 'queue_full'
+  | 'request_timeout'
+  | 'quota_exceeded'
+  | 'forbidden'
+  | 'too_many_requests'
+  | 'timeout'
   | 'service_unavailable'
   | 'internal_error';
 
@@ -43,7 +48,10 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `${what} ${id} not found`);
+/** A client-sent string echoed in a message or field: bounded, so a huge name is not echoed or logged whole. */
+export const echo = (s: string, max = 64) => (s.length <= max ? s : `${s.slice(0, max)}…`);
+
+export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `${what} ${echo(id)} not found`);
 
 interface ZodLikeIssue {
   code: string;
@@ -57,10 +65,10 @@ export function errorFromZodIssues(issues: ZodLikeIssue[], prefix = ''): ApiErro
   const issue = issues[0]!;
   const segments = issue.path.map(String);
   if (issue.code === 'unrecognized_keys' && issue.keys && issue.keys.length > 0) {
-    const field = [prefix, ...segments, issue.keys[0]].filter(Boolean).join('.');
+    const field = echo([prefix, ...segments, issue.keys[0]].filter(Boolean).join('.'));
     return new ApiError(400, 'unknown_field', `unknown field ${field}`, field);
   }
-  const field = [prefix, ...segments].filter(Boolean).join('.');
+  const field = echo([prefix, ...segments].filter(Boolean).join('.'), 200);
   return new ApiError(400, 'validation_error', field ? `${field}: ${issue.message}` : issue.message, field || undefined);
 }
 

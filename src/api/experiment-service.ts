@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ZodError } from 'zod';
-import type { Limits } from '../config.js';
+import type { Limits, Principal, Quota } from '../config.js';
+import { formatCost } from '../experiment/cost.js';
 import { resolveDefinition } from '../experiment/presets.js';
 import { compileDefinition, DefinitionError } from '../experiment/topology.js';
 import type { JobRunner } from '../queue/job-runner.js';
@@ -12,7 +13,10 @@ import type { JobRecorder, Log } from '../queue/job-recorder.js';
 import { finishedStatuses, type ExperimentRecord, type ExperimentStore } from '../store/store.js';
 import { ApiError, errorFromZod, notFound } from './errors.js';
 import { checkLimits } from './limits.js';
+import { canSee, type RequestPrincipal } from './ownership.js';
 import type { StreamHub } from './stream-hub.js';
+import type { DatasetStore } from '../data/dataset-store.js';
+import type { ExperimentDefinition } from '../experiment/schema.js';
 
 export interface ServiceDeps {
   store: ExperimentStore;
@@ -21,14 +25,57 @@ export interface ServiceDeps {
   hub: StreamHub;
   limits: Limits;
   log: Log;
+  /** Uploaded datasets, which a definition names by id. */
+  datasets?: DatasetStore;
   /** How long a cancel request waits for the running job to stop. */
   cancelWaitMs?: number;
+  /** The configured principals, for their quotas. */
+  principals?: Principal[];
 }
 
-export class ExperimentService {
-  constructor(private readonly deps: ServiceDeps) {}
 
-  async submit(body: unknown): Promise<ExperimentRecord> {
+export class ExperimentService {
+  private readonly quotas = new Map<string, Quota>();
+  /** Submissions of one owner are serialized so two concurrent requests cannot both pass a quota. */
+  private readonly submitting = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly deps: ServiceDeps) {
+    for (const p of deps.principals ?? []) this.quotas.set(p.id, p.quota);
+  }
+
+  /** The largest number of jobs this owner may run at once (0 = unlimited); the embedded runner asks. */
+  readonly runningLimit = (owner: string | null | undefined): number => (owner ? (this.quotas.get(owner)?.running ?? 0) : 0);
+
+  async submit(body: unknown, principal: RequestPrincipal | null = null): Promise<ExperimentRecord> {
+    if (!principal) return this.submitAs(body, null);
+    const previous = this.submitting.get(principal.id) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(() => this.submitAs(body, principal));
+    this.submitting.set(principal.id, next);
+    try {
+      return await next;
+    } finally {
+      if (this.submitting.get(principal.id) === next) this.submitting.delete(principal.id);
+    }
+  }
+
+  private async checkQuota(principal: RequestPrincipal, cost: number): Promise<void> {
+    const quota = this.quotas.get(principal.id);
+    if (!quota || principal.admin) return;
+    const usage = await this.deps.store.usage(principal.id);
+    const over = (what: string, detail: string) =>
+      new ApiError(429, 'quota_exceeded', `${principal.name} ${detail} (quota ${what}); try later`);
+    if (quota.queued > 0 && usage.queued >= quota.queued) {
+      throw over('queued', `already has ${usage.queued} experiments queued, the most allowed is ${quota.queued}`);
+    }
+    if (quota.costPerDay > 0 && usage.costLastDay + cost > quota.costPerDay) {
+      throw over(
+        'costPerDay',
+        `has submitted ${formatCost(usage.costLastDay)} in the last 24 hours; this one (${formatCost(cost)}) would exceed ${formatCost(quota.costPerDay)}`,
+      );
+    }
+  }
+
+  private async submitAs(body: unknown, principal: RequestPrincipal | null): Promise<ExperimentRecord> {
     const fromPreset = body !== null && typeof body === 'object' && !Array.isArray(body) && 'preset' in body;
     let definition;
     try {
@@ -37,7 +84,8 @@ export class ExperimentService {
       if (err instanceof ZodError) throw errorFromZod(err);
       throw err;
     }
-    checkLimits(definition, this.deps.limits, fromPreset);
+    await this.resolveDataset(definition, principal, fromPreset);
+    const cost = checkLimits(definition, this.deps.limits, fromPreset);
     try {
       // The engine's own shape check, so a definition it cannot run is a 400 now, not a failed job later.
       compileDefinition(definition);
@@ -48,10 +96,12 @@ export class ExperimentService {
     if (this.deps.runner.stats().queued >= this.deps.limits.maxQueued) {
       throw new ApiError(503, 'queue_full', `the queue holds the limit MAX_QUEUED = ${this.deps.limits.maxQueued} experiments; try later`);
     }
+    if (principal) await this.checkQuota(principal, cost.total);
     const id = randomUUID();
-    const record = await this.deps.store.create({ id, definition });
+    const owner = principal?.id ?? null;
+    const record = await this.deps.store.create({ id, definition, owner, cost: cost.total });
     try {
-      await this.deps.runner.submit({ id, definition });
+      await this.deps.runner.submit({ id, definition, owner });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await this.deps.store.transition(id, ['queued'], 'failed', { error: message, finished: true });
@@ -60,9 +110,41 @@ export class ExperimentService {
     return record;
   }
 
-  async get(id: string): Promise<ExperimentRecord> {
+  /**
+   * An uploaded dataset named by id: checked to exist for this principal, and its shape and hash
+   * written into the definition (`dataset.resolved`, the split sizes made explicit; a preset's
+   * input layer sized to it), so the stored definition says exactly what was trained on.
+   */
+  private async resolveDataset(def: ExperimentDefinition, principal: RequestPrincipal | null, fromPreset: boolean): Promise<void> {
+    const ds = def.dataset;
+    if (ds.name !== 'upload') return;
+    const field = 'dataset.id';
+    const record = this.deps.datasets ? await this.deps.datasets.get(ds.id) : null;
+    if (!record || !canSee(principal, record.owner)) throw new ApiError(400, 'validation_error', `${field}: dataset ${ds.id} not found`, field);
+    const m = record.meta;
+    ds.resolved = {
+      sha256: record.sha256,
+      kind: m.kind,
+      height: m.height,
+      width: m.width,
+      channels: m.channels,
+      classes: m.classes,
+      labelled: m.labelled,
+      trainCount: m.train.count,
+      testCount: m.test.count,
+    };
+    ds.train ??= Math.max(0, m.train.count - ds.validation);
+    ds.test ??= m.labelled ? m.test.count : 0;
+    if (fromPreset) {
+      const input = def.layers.find((l) => l.type === 'input');
+      if (input) input.size = m.height * m.width * m.channels;
+    }
+  }
+
+  /** The experiment if this principal may see it; otherwise 404, exactly as for an unknown id. */
+  async get(id: string, principal: RequestPrincipal | null = null): Promise<ExperimentRecord> {
     const record = await this.deps.store.get(id);
-    if (!record) throw notFound('experiment', id);
+    if (!record || !canSee(principal, record.owner)) throw notFound('experiment', id);
     return this.withLiveProgress(record);
   }
 
@@ -75,8 +157,8 @@ export class ExperimentService {
    * Stops a queued or running experiment and waits (bounded) until the stop is recorded, so the
    * response shows the final status. A job that finished meanwhile keeps its real final status.
    */
-  async cancel(id: string): Promise<ExperimentRecord> {
-    const record = await this.get(id);
+  async cancel(id: string, principal: RequestPrincipal | null = null): Promise<ExperimentRecord> {
+    const record = await this.get(id, principal);
     if (finishedStatuses.includes(record.status)) {
       throw new ApiError(409, 'conflict', `experiment ${id} is already ${record.status}`);
     }
@@ -93,9 +175,9 @@ export class ExperimentService {
     return this.withLiveProgress(after);
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, principal: RequestPrincipal | null = null): Promise<void> {
     const record = await this.deps.store.get(id);
-    if (!record) throw notFound('experiment', id);
+    if (!record || !canSee(principal, record.owner)) throw notFound('experiment', id);
     this.deps.recorder.forget(id);
     if (!finishedStatuses.includes(record.status)) await this.deps.runner.cancel(id);
     this.deps.hub.drop(id);
@@ -112,11 +194,21 @@ export class ExperimentService {
     let resumed = 0;
     for (const record of await store.listUnfinished()) {
       if (runner.holds ? await runner.holds(record.id) : runner.has(record.id)) continue;
+      // Accepted under older (or laxer) limits: a definition over today's limits would occupy an
+      // engine thread again after every restart, so it fails instead of resuming.
+      const refusal = this.overLimits(record);
+      if (refusal) {
+        const failed = await store.transition(record.id, ['queued', 'running'], 'failed', { error: refusal, finished: true });
+        if (failed) this.deps.hub.handleStatus(failed);
+        log.warn({ experimentId: record.id, error: refusal }, 'not resuming an experiment over the limits');
+        continue;
+      }
       // (The BullMQ runner's workers load the checkpoint from the store themselves.)
       const checkpoint = record.status === 'running' && runner.kind === 'embedded' ? await store.loadCheckpoint(record.id) : null;
       try {
         await runner.submit({
           id: record.id,
+          owner: record.owner,
           definition: record.definition,
           resumeFrom: checkpoint?.state,
           resumeFromSample: checkpoint?.samplesDone,
@@ -131,5 +223,14 @@ export class ExperimentService {
       }
     }
     return resumed;
+  }
+
+  private overLimits(record: ExperimentRecord): string | null {
+    try {
+      checkLimits(record.definition, this.deps.limits, false);
+      return null;
+    } catch (err) {
+      return `not resumed: ${err instanceof Error ? err.message : String(err)}`;
+    }
   }
 }

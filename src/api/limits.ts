@@ -4,6 +4,7 @@
  */
 import type { Limits } from '../config.js';
 import { limitEnvNames } from '../config.js';
+import { experimentCost, formatCost, type CostBreakdown } from '../experiment/cost.js';
 import type { ExperimentDefinition } from '../experiment/schema.js';
 import { ApiError } from './errors.js';
 
@@ -14,14 +15,15 @@ interface Check {
   limit: keyof Limits;
 }
 
-export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPreset: boolean): void {
+/** The per-field limits, then the cost cap; returns the cost estimate of an accepted definition. */
+export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPreset: boolean): CostBreakdown {
   const checks: Check[] = [
     ...def.layers.flatMap((layer, i) =>
       layer.type === 'input' ? [] : [{ field: `layers.${i}.size`, presetField: 'neurons', value: layer.size, limit: 'maxNeurons' as const }],
     ),
-    { field: 'dataset.train', presetField: 'train', value: def.dataset.train, limit: 'maxTrainSamples' },
+    { field: 'dataset.train', presetField: 'train', value: def.dataset.train ?? 0, limit: 'maxTrainSamples' },
     { field: 'dataset.validation', presetField: 'validation', value: def.dataset.validation, limit: 'maxTrainSamples' },
-    { field: 'dataset.test', presetField: 'test', value: def.dataset.test, limit: 'maxTestSamples' },
+    { field: 'dataset.test', presetField: 'test', value: def.dataset.test ?? 0, limit: 'maxTestSamples' },
     { field: 'epochs', presetField: 'epochs', value: def.epochs, limit: 'maxEpochs' },
     { field: 'timePerSampleMs', presetField: 'timePerSampleMs', value: def.timePerSampleMs, limit: 'maxTimePerSampleMs' },
   ];
@@ -32,4 +34,13 @@ export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPrese
       throw new ApiError(400, 'limit_exceeded', `${field} = ${c.value} is over the limit ${limitEnvNames[c.limit]} = ${max}`, field);
     }
   }
+  const cost = experimentCost(def);
+  if (cost.total > limits.maxExperimentCost) {
+    throw new ApiError(
+      400,
+      'limit_exceeded',
+      `the estimated cost ${formatCost(cost.total)} (${formatCost(cost.neuronSteps)} neuron-steps + ${formatCost(cost.checkpointBytes)} checkpoint bytes + ${formatCost(cost.streamBytes)} stream bytes) is over the limit MAX_EXPERIMENT_COST = ${formatCost(limits.maxExperimentCost)}`,
+    );
+  }
+  return cost;
 }

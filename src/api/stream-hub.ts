@@ -4,6 +4,10 @@
  * configured number of bytes waiting loses frames instead of growing memory (weights: only the
  * latest pending snapshot is kept); per-experiment, per-channel sequence numbers make the losses
  * visible. Nothing here can slow the engine: it runs in another thread and we never wait on it.
+ *
+ * Limits (finding: 200 clients on a fast job once sent 23 GB in 21 s): connections per experiment
+ * and per client (principal, or remote address without keys) are capped, and the bytes waiting on
+ * all sockets together are bounded, so memory stays bounded however many clients watch.
  */
 import type { WebSocket } from 'ws';
 import type { ExperimentEvent, WeightsEvent } from '../experiment/events.js';
@@ -32,6 +36,25 @@ export class StreamCounters {
   bytesSent = 0;
   /** Largest number of bytes ever waiting on one client socket: the per-client memory bound in practice. */
   maxBufferedBytes = 0;
+  /** Bytes handed to sockets and not yet written out, all clients together. */
+  bufferedBytes = 0;
+  /** Connections refused by a limit. */
+  rejected = 0;
+}
+
+export interface StreamLimits {
+  perExperiment: number;
+  perClient: number;
+  /** Bytes waiting on all client sockets together before frames are dropped. */
+  totalBufferBytes: number;
+  /**
+   * Bytes per second of each binary channel (weights, spikes, voltage) sent to all clients
+   * together. Fan-out costs the API's CPU (100 watchers of one 6,400-neuron snapshot = 2 GB); on
+   * a small machine that CPU is the engine's, so the rate is bounded and frames beyond it are
+   * dropped (weights: the newest snapshot still goes out when there is budget again). One budget
+   * per channel, so a stream of small raster frames cannot starve the large weight snapshots.
+   */
+  binaryBytesPerSec?: number;
 }
 
 interface Client {
@@ -69,8 +92,47 @@ export class StreamHub {
   readonly counters = new StreamCounters();
   private readonly live = new Map<string, LiveExperiment>();
   private readonly recentlyFinished = new Map<string, ExperimentRecord>();
+  /** Rotates the order clients are served in (fairness under the byte budget). */
+  private turn = 0;
+  /** Token buckets of binary bytes per channel (see StreamLimits.binaryBytesPerSec). */
+  private readonly buckets = new Map<Channel, { tokens: number; at: number }>();
+  /** Open connections by experiment and by client, counted from admission to close. */
+  private readonly openByExperiment = new Map<string, number>();
+  private readonly openByClient = new Map<string, number>();
 
-  constructor(private readonly bufferBytes: number) {}
+  constructor(
+    private readonly bufferBytes: number,
+    private readonly limits: StreamLimits = { perExperiment: Infinity, perClient: Infinity, totalBufferBytes: Infinity },
+  ) {}
+
+  /**
+   * Counts a new connection against the limits, or returns why it is refused. The count is
+   * released when the socket closes, whatever happens in between.
+   */
+  admit(socket: WebSocket, experimentId: string, clientKey: string): string | null {
+    const e = this.openByExperiment.get(experimentId) ?? 0;
+    const c = this.openByClient.get(clientKey) ?? 0;
+    if (e >= this.limits.perExperiment) {
+      this.counters.rejected++;
+      return `this experiment already has ${e} streams open (MAX_STREAMS_PER_EXPERIMENT)`;
+    }
+    if (c >= this.limits.perClient) {
+      this.counters.rejected++;
+      return `this client already has ${c} streams open (MAX_STREAMS_PER_CLIENT)`;
+    }
+    const bump = (m: Map<string, number>, k: string, d: number) => {
+      const n = (m.get(k) ?? 0) + d;
+      if (n > 0) m.set(k, n);
+      else m.delete(k);
+    };
+    bump(this.openByExperiment, experimentId, 1);
+    bump(this.openByClient, clientKey, 1);
+    socket.once('close', () => {
+      bump(this.openByExperiment, experimentId, -1);
+      bump(this.openByClient, clientKey, -1);
+    });
+    return null;
+  }
 
   clientCount(): number {
     let n = 0;
@@ -200,7 +262,7 @@ export class StreamHub {
       case 'weights': {
         const snapshot: WeightsSnapshot = { event, seq: ++exp.seq.weights };
         exp.latestWeights = snapshot;
-        for (const client of exp.clients) if (client.subscribed.has('weights')) this.offerWeights(client, snapshot, false);
+        for (const client of this.inTurn(exp)) if (client.subscribed.has('weights')) this.offerWeights(client, snapshot, false);
         return;
       }
       case 'done': {
@@ -221,24 +283,54 @@ export class StreamHub {
     }
   }
 
+  /**
+   * The experiment's clients, starting one further each call: when the byte budget runs out
+   * part-way through a fan-out, a different client is first in line next time, so no client
+   * starves behind the others.
+   */
+  private inTurn(exp: LiveExperiment): Client[] {
+    const all = [...exp.clients];
+    if (all.length < 2) return all;
+    const k = this.turn++ % all.length;
+    return [...all.slice(k), ...all.slice(0, k)];
+  }
+
   private broadcast(exp: LiveExperiment, channel: Channel, encode: () => string | Buffer, accept?: (c: Client) => boolean): void {
-    for (const client of exp.clients) {
+    for (const client of this.inTurn(exp)) {
       if (!client.subscribed.has(channel) || (accept && !accept(client))) continue;
       this.deliver(client, channel, encode());
     }
   }
 
-  /** Whether the client's socket can take `bytes` more without exceeding its bound. */
+  /** Whether the client's socket, and all sockets together, can take `bytes` more without exceeding their bounds. */
   private hasRoom(client: Client, bytes: number): boolean {
     const buffered = client.socket.bufferedAmount;
-    // An idle socket always takes one frame, however large, so big weight matrices still flow.
-    return buffered === 0 || buffered + bytes <= this.bufferBytes;
+    // An idle socket always takes one frame, however large, so big weight matrices still flow —
+    // unless other sockets already hold the total: then it waits (weights: latest wins).
+    const total = this.counters.bufferedBytes;
+    const totalOk = total === 0 || total + bytes <= this.limits.totalBufferBytes;
+    return totalOk && (buffered === 0 || buffered + bytes <= this.bufferBytes);
+  }
+
+  /** Whether the channel's byte budget allows `bytes` now; takes them if so. */
+  private takeBudget(channel: Channel, bytes: number): boolean {
+    const rate = this.limits.binaryBytesPerSec;
+    if (!rate || !Number.isFinite(rate)) return true;
+    const now = performance.now();
+    const b = this.buckets.get(channel) ?? { tokens: rate, at: now };
+    this.buckets.set(channel, b);
+    // The bucket holds one second of budget; a frame larger than that goes when it is full.
+    b.tokens = Math.min(rate, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    if (b.tokens < Math.min(bytes, rate)) return false;
+    b.tokens -= bytes;
+    return true;
   }
 
   private deliver(client: Client, channel: Channel, data: string | Buffer): void {
     if (client.socket.readyState !== OPEN) return;
     const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    if (!this.hasRoom(client, bytes)) {
+    if (!this.hasRoom(client, bytes) || (typeof data !== 'string' && !this.takeBudget(channel, bytes))) {
       client.dropped[channel]++;
       this.counters.dropped[channel]++;
       return;
@@ -249,7 +341,10 @@ export class StreamHub {
   private send(client: Client, channel: Channel, data: string | Buffer, bytes: number): void {
     this.counters.sent[channel]++;
     this.counters.bytesSent += bytes;
+    this.counters.bufferedBytes += bytes;
+    // ws calls back once per send: when written out, or with an error when the socket is gone.
     client.socket.send(data, { binary: typeof data !== 'string' }, () => {
+      this.counters.bufferedBytes = Math.max(0, this.counters.bufferedBytes - bytes);
       // Sent bytes left the buffer: a snapshot that was waiting for room may go now.
       if (client.pendingWeights) this.flushWeights(client);
     });
@@ -280,7 +375,7 @@ export class StreamHub {
   private flushWeights(client: Client): void {
     const frame = client.pendingWeights;
     if (!frame || client.socket.readyState !== OPEN) return;
-    if (!this.hasRoom(client, frame.byteLength)) return;
+    if (!this.hasRoom(client, frame.byteLength) || !this.takeBudget('weights', frame.byteLength)) return;
     client.pendingWeights = null;
     this.send(client, 'weights', frame, frame.byteLength);
   }

@@ -193,8 +193,11 @@ async function train(args: string[]): Promise<void> {
   const saveNpy = values['save-weights'];
   const savePng = values['weights-png'];
   if (weights !== null) {
-    if (typeof saveNpy === 'string') writeFileSync(saveNpy, encodeNpyFloat32(weights, [784, result.neurons]));
-    if (typeof savePng === 'string') writeFileSync(savePng, receptiveFieldsPng(weights, 784, result.neurons, { scale: 2 }));
+    // The input follows the definition's dataset (28×28 for MNIST).
+    const shape = result.input ?? { height: 28, width: 28, channels: 1 };
+    const inputs = shape.height * shape.width * shape.channels;
+    if (typeof saveNpy === 'string') writeFileSync(saveNpy, encodeNpyFloat32(weights, [inputs, result.neurons]));
+    if (typeof savePng === 'string') writeFileSync(savePng, receptiveFieldsPng(weights, inputs, result.neurons, { ...shape, scale: 2 }));
   }
   if (!values.quiet) process.stdout.write(report(result) + '\n');
   if (values.json) {

@@ -29,6 +29,13 @@ export class Prng {
     return (this.nextU32() >>> 8) * 5.960464477539063e-8; // 2^-24
   }
 
+  /** Uniform in [0, 1) with 53 random bits (two draws). */
+  nextDouble(): number {
+    const hi = this.nextU32() >>> 5; // 27 bits
+    const lo = this.nextU32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) * 1.1102230246251565e-16; // 2^-53
+  }
+
   /** Unbiased integer in [0, n) (Lemire's multiply-and-reject), n ≥ 1. */
   below(n: number): number {
     if (!(n >= 1 && n <= 0xffffffff)) throw new RangeError(`below(${n}): n must be in [1, 2^32)`);

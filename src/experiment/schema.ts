@@ -13,7 +13,9 @@
 import { z } from 'zod';
 import { plasticitySchema, tau } from '../engine/rules.js';
 
-const ms = (d: number) => z.number().positive().finite().default(d);
+/** Upper bound of every time constant (ms): ~31 years, far beyond any model, still a finite number. */
+export const MAX_TIME_CONSTANT_MS = 1e12;
+const ms = (d: number) => z.number().positive().max(MAX_TIME_CONSTANT_MS).default(d);
 
 /**
  * How a spike of the layer's inputs acts: `current` adds the weight to the membrane potential (mV,
@@ -40,7 +42,7 @@ export const inputLayerSchema = z
   .object({
     id: z.string().min(1).max(32),
     type: z.literal('input'),
-    /** Number of input neurons; 784 for 28×28 MNIST images. */
+    /** Number of input neurons: the dataset's height × width × channels (784 for 28×28 MNIST). */
     size: z.number().int().positive(),
     /** Time constant of the presynaptic trace used by STDP (ms). */
     traceTauMs: ms(20),
@@ -56,7 +58,7 @@ export const lifLayerSchema = z
     resetMv: mV(-45),
     thresholdMv: mV(-40),
     /** Absolute refractory period (ms) during which input is ignored. */
-    refractoryMs: z.number().nonnegative().finite().default(2),
+    refractoryMs: z.number().nonnegative().max(10_000).default(2),
     /** Membrane time constant (ms). */
     tauMs: ms(10),
     traceTauMs: ms(20),
@@ -72,7 +74,7 @@ export const adaptiveLifLayerSchema = z
     restMv: mV(-65),
     resetMv: mV(-60),
     thresholdMv: mV(-52),
-    refractoryMs: z.number().nonnegative().finite().default(5),
+    refractoryMs: z.number().nonnegative().max(10_000).default(5),
     tauMs: ms(100),
     traceTauMs: ms(20),
     /** Threshold increment on each spike (mV). */
@@ -149,18 +151,116 @@ export const encoderSchema = z
   })
   .strict();
 
-export const datasetSchema = z
+const splitFields = {
+  /** Images held out of the END of the training set for validation (never trained on). */
+  validation: z.number().int().nonnegative().default(0),
+  shuffle: z.boolean().default(true),
+};
+
+export const mnistDatasetSchema = z
   .object({
-    name: z.literal('mnist').default('mnist'),
+    name: z.literal('mnist'),
     /** Training images used per epoch (taken from the 60,000 after the validation split). */
     train: z.number().int().nonnegative().default(60000),
     /** Test images (the first M of the 10,000 test set). */
     test: z.number().int().nonnegative().default(10000),
-    /** Images held out of the END of the training set for validation (never trained on). */
-    validation: z.number().int().nonnegative().default(0),
-    shuffle: z.boolean().default(true),
+    ...splitFields,
   })
   .strict();
+
+/**
+ * What the server learned about an uploaded dataset when the experiment was submitted. Filled in
+ * by the server (anything a client sends here is replaced), so the stored definition says exactly
+ * which bytes it trained on and the engine needs no database to size its input layer.
+ */
+export const resolvedDatasetSchema = z
+  .object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    kind: z.enum(['images', 'events']),
+    height: z.number().int().positive().max(1024),
+    width: z.number().int().positive().max(1024),
+    /** Input channels per pixel: 1 for images, 2 (ON, OFF) for event streams. */
+    channels: z.number().int().min(1).max(2),
+    classes: z.number().int().min(1).max(256),
+    labelled: z.boolean(),
+    trainCount: z.number().int().nonnegative(),
+    testCount: z.number().int().nonnegative(),
+  })
+  .strict();
+
+/** An uploaded dataset (`POST /v1/datasets`), named by its id. */
+export const uploadedDatasetSchema = z
+  .object({
+    name: z.literal('upload'),
+    id: z.string().min(1).max(128),
+    /** Training samples per epoch; default (and at most): every training sample not held out for validation. */
+    train: z.number().int().nonnegative().optional(),
+    /** Test samples; default: all. */
+    test: z.number().int().nonnegative().optional(),
+    ...splitFields,
+    resolved: resolvedDatasetSchema.optional(),
+  })
+  .strict();
+
+/**
+ * Oriented bars or sinusoidal gratings at `orientations` angles evenly spaced over 180°, generated
+ * from `dataSeed` (no download). The label is the orientation index, so accuracy measures how well
+ * the neurons' votes tell orientations apart; the result adds each neuron's orientation tuning.
+ */
+export const orientedBarsDatasetSchema = z
+  .object({
+    name: z.literal('oriented-bars'),
+    /** Images are side×side pixels. */
+    side: z.number().int().min(4).max(64).default(16),
+    orientations: z.number().int().min(2).max(36).default(8),
+    pattern: z.enum(['bar', 'grating']).default('bar'),
+    /** Bar width (pixels) or grating period (pixels). */
+    barWidth: z.number().positive().max(32).default(2),
+    /** Uniform random offset of the bar/grating phase, in pixels, ±jitter. */
+    jitter: z.number().nonnegative().max(32).default(2),
+    /** Standard deviation of Gaussian pixel noise as a fraction of full intensity. */
+    noise: z.number().nonnegative().max(1).default(0.1),
+    train: z.number().int().nonnegative().max(100000).default(2000),
+    test: z.number().int().nonnegative().max(100000).default(400),
+    dataSeed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    ...splitFields,
+  })
+  .strict();
+
+/**
+ * Bars moving across the field in `directions` directions evenly spaced over 360°, as ON/OFF
+ * address-events (DVS-like): an ON event where a pixel brightens, OFF where it darkens.
+ */
+export const movingBarsDatasetSchema = z
+  .object({
+    name: z.literal('moving-bars'),
+    side: z.number().int().min(4).max(64).default(16),
+    directions: z.number().int().min(2).max(36).default(8),
+    barWidth: z.number().positive().max(32).default(2),
+    /** Speed of the bar (pixels per ms). */
+    speed: z.number().positive().max(10).default(0.1),
+    /** Probability that a pixel change emits its event (1 = noiseless). */
+    eventProbability: z.number().positive().max(1).default(0.9),
+    /** Spurious events per pixel per second. */
+    noiseHz: z.number().nonnegative().max(1000).default(1),
+    train: z.number().int().nonnegative().max(100000).default(2000),
+    test: z.number().int().nonnegative().max(100000).default(400),
+    dataSeed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
+    ...splitFields,
+  })
+  .strict();
+
+/**
+ * Which data the experiment learns. `{"id": "…"}` is short for an uploaded dataset
+ * (`{"name": "upload", "id": "…"}`); an object without name and id is MNIST (the default).
+ */
+export const datasetSchema = z.preprocess(
+  (v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || 'name' in v) return v;
+    return 'id' in v ? { name: 'upload', ...v } : { name: 'mnist', ...v };
+  },
+  z.discriminatedUnion('name', [mnistDatasetSchema, uploadedDatasetSchema, orientedBarsDatasetSchema, movingBarsDatasetSchema]),
+);
 
 export const evaluationSchema = z
   .object({
@@ -196,8 +296,8 @@ export const experimentDefinitionSchema = z
     seed: z.number().int().nonnegative().max(2 ** 32 - 1).default(0),
     /** Integration step (ms). */
     dtMs: z.number().min(0.01).max(10).default(1),
-    /** Presentation time of each sample (ms). */
-    timePerSampleMs: z.number().positive().finite().default(250),
+    /** Presentation time of each sample (ms); MAX_TIME_PER_SAMPLE_MS may lower the bound. */
+    timePerSampleMs: z.number().positive().max(10_000).default(250),
     /**
      * Time between two samples (ms). With `resetBetweenSamples` (BindsNET) the state is reset at
      * each sample and only θ decays over this time; without it the network runs this long with no
@@ -245,3 +345,5 @@ export type LifLayer = z.output<typeof lifLayerSchema>;
 export type AdaptiveLifLayer = z.output<typeof adaptiveLifLayerSchema>;
 export type DenseConnection = z.output<typeof denseConnectionSchema>;
 export type EncoderSpec = z.output<typeof encoderSchema>;
+export type DatasetSpec = z.output<typeof datasetSchema>;
+export type ResolvedDataset = z.output<typeof resolvedDatasetSchema>;

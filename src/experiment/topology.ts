@@ -3,9 +3,68 @@
  * Cook shape the engine runs. Every rejection names the field, so the API can return it as a 4xx.
  */
 import { MAX_DELAY_STEPS, type NetworkSpec } from '../engine/spec.js';
-import type { AdaptiveLifLayer, DenseConnection, ExperimentDefinition, LifLayer } from './schema.js';
+import type { AdaptiveLifLayer, DatasetSpec, DenseConnection, ExperimentDefinition, LifLayer } from './schema.js';
 
+/** MNIST's 28×28 images; other datasets size the input layer by their own height × width × channels. */
 export const MNIST_INPUTS = 784;
+
+/** The input a dataset presents and how many samples it has: what the network is sized by. */
+export interface DataShape {
+  kind: 'images' | 'events';
+  height: number;
+  width: number;
+  /** 1 for images; 2 for event streams (OFF channel, then ON channel). */
+  channels: number;
+  classes: number;
+  labelled: boolean;
+  /** Samples in the training and test splits. */
+  trainCount: number;
+  testCount: number;
+  /** Per epoch / test / held out, after defaults. */
+  train: number;
+  test: number;
+  validation: number;
+  /** Where an orientation or direction tuning curve is meaningful: the angle of each class (degrees). */
+  tuning: { kind: 'orientation' | 'direction'; anglesDeg: number[] } | null;
+}
+
+/** Memory a built-in generator may fill for one run. */
+export const MAX_GENERATED_BYTES = 512 * 2 ** 20;
+
+const evenAngles = (k: number, span: number) => Array.from({ length: k }, (_, i) => (i * span) / k);
+
+/**
+ * The shape of the definition's dataset. Uploaded datasets must have been resolved by the server
+ * (`dataset.resolved`, filled in at submission) so this stays a pure function.
+ */
+export function dataShape(ds: DatasetSpec): DataShape {
+  switch (ds.name) {
+    case 'mnist':
+      return { kind: 'images', height: 28, width: 28, channels: 1, classes: 10, labelled: true, trainCount: 60000, testCount: 10000, train: ds.train, test: ds.test, validation: ds.validation, tuning: null };
+    case 'oriented-bars':
+      return {
+        kind: 'images', height: ds.side, width: ds.side, channels: 1, classes: ds.orientations, labelled: true,
+        trainCount: ds.train + ds.validation, testCount: ds.test, train: ds.train, test: ds.test, validation: ds.validation,
+        tuning: { kind: 'orientation', anglesDeg: evenAngles(ds.orientations, 180) },
+      };
+    case 'moving-bars':
+      return {
+        kind: 'events', height: ds.side, width: ds.side, channels: 2, classes: ds.directions, labelled: true,
+        trainCount: ds.train + ds.validation, testCount: ds.test, train: ds.train, test: ds.test, validation: ds.validation,
+        tuning: { kind: 'direction', anglesDeg: evenAngles(ds.directions, 360) },
+      };
+    case 'upload': {
+      const r = ds.resolved;
+      if (!r) throw new DefinitionError('dataset.id', `dataset ${ds.id} has not been resolved (submit the experiment through the API)`);
+      return {
+        kind: r.kind, height: r.height, width: r.width, channels: r.channels, classes: r.classes, labelled: r.labelled,
+        trainCount: r.trainCount, testCount: r.testCount,
+        train: ds.train ?? Math.max(0, r.trainCount - ds.validation), test: ds.test ?? r.testCount, validation: ds.validation,
+        tuning: null,
+      };
+    }
+  }
+}
 
 export class DefinitionError extends Error {
   constructor(
@@ -21,6 +80,7 @@ export interface CompiledExperiment {
   spec: NetworkSpec;
   steps: number;
   excitatoryId: string;
+  data: DataShape;
 }
 
 export function compileDefinition(def: ExperimentDefinition): CompiledExperiment {
@@ -32,8 +92,12 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
   const inputs = def.layers.filter((l) => l.type === 'input');
   if (inputs.length !== 1) throw new DefinitionError('layers', 'exactly one layer of type "input" is required');
   const input = inputs[0];
-  if (input.size !== MNIST_INPUTS)
-    throw new DefinitionError(`layers.${ids.get(input.id)}.size`, `the MNIST input layer must have ${MNIST_INPUTS} neurons`);
+  const data = dataShape(def.dataset);
+  const inputSize = data.height * data.width * data.channels;
+  if (input.size !== inputSize) {
+    const what = data.channels === 1 ? `${data.height}×${data.width}` : `${data.channels}×${data.height}×${data.width}`;
+    throw new DefinitionError(`layers.${ids.get(input.id)}.size`, `the input layer must have ${inputSize} neurons, one per input of the dataset's ${what} samples`);
+  }
 
   const layerOf = (id: string, field: string) => {
     const k = ids.get(id);
@@ -87,9 +151,20 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
   def.stream.voltageNeurons.forEach((j, k) => {
     if (j >= exc.size) throw new DefinitionError(`stream.voltageNeurons.${k}`, `neuron ${j} does not exist (layer has ${exc.size})`);
   });
-  if (def.dataset.validation + def.dataset.train > 60000)
-    throw new DefinitionError('dataset.train', `train + validation must not exceed the 60,000 MNIST training images`);
-  if (def.dataset.test > 10000) throw new DefinitionError('dataset.test', 'MNIST has 10,000 test images');
+  const what = def.dataset.name === 'mnist' ? 'MNIST' : 'the dataset';
+  if (data.validation + data.train > data.trainCount)
+    throw new DefinitionError('dataset.train', `train + validation must not exceed the ${data.trainCount.toLocaleString('en-US')} ${what} training samples`);
+  if (data.test > data.testCount) throw new DefinitionError('dataset.test', `${what} has ${data.testCount.toLocaleString('en-US')} test samples`);
+  // Generated datasets live in memory while the run lasts: bound them (images: 1 byte per pixel;
+  // events: about 2 per pixel per sample, 9 bytes each as typed arrays).
+  if (def.dataset.name === 'oriented-bars' || def.dataset.name === 'moving-bars') {
+    const samples = data.trainCount + data.testCount;
+    const bytes = samples * data.height * data.width * (def.dataset.name === 'moving-bars' ? 18 : 1);
+    if (bytes > MAX_GENERATED_BYTES)
+      throw new DefinitionError('dataset.train', `${samples.toLocaleString('en-US')} generated ${data.height}×${data.width} samples would take about ${Math.round(bytes / 2 ** 20)} MiB; at most ${MAX_GENERATED_BYTES / 2 ** 20} MiB`);
+  }
+  if (!data.labelled && (data.test > 0 || data.validation > 0 || def.evaluation.assignment === 'frozen-pass'))
+    throw new DefinitionError(data.test > 0 ? 'dataset.test' : 'dataset.validation', 'the dataset has no labels: it can train (receptive fields) but not be tested; set test and validation to 0');
 
   if (exc.synapse.type === 'conductance' && d.wMin < 0)
     throw new DefinitionError(`connections.${dk}.wMin`, 'must be ≥ 0 onto a layer with conductance synapses');
@@ -100,7 +175,7 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
   }
   const adaptive = exc.type === 'adaptive-lif';
   const spec: NetworkSpec = {
-    inputs: MNIST_INPUTS,
+    inputs: inputSize,
     neurons: exc.size,
     steps,
     dtMs: def.dtMs,
@@ -133,5 +208,5 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
       delay: d.delay,
     },
   };
-  return { spec, steps, excitatoryId: exc.id };
+  return { spec, steps, excitatoryId: exc.id, data };
 }

@@ -34,10 +34,8 @@ function pyTuple(shape: number[]): string {
   return `(${shape.join(', ')})`;
 }
 
-/** Encode as .npy version 1.0, dtype '<f4', C (row-major) order. */
-export function encodeNpyFloat32(data: Float32Array, shape: number[]): Uint8Array {
-  checkShape(shape, data.length);
-
+/** The header of a .npy version 1.0 float32 file of this shape (what precedes the raw data). */
+export function npyFloat32Header(shape: number[]): Uint8Array {
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${pyTuple(shape)}, }`;
   const preamble = MAGIC.length + 2 + 2; // magic + version + uint16 header length
   const unpadded = preamble + dict.length + 1; // +1 for the terminating '\n'
@@ -46,8 +44,7 @@ export function encodeNpyFloat32(data: Float32Array, shape: number[]): Uint8Arra
   if (headerLen > 0xffff) {
     throw new RangeError(`npy: header of ${headerLen} bytes does not fit a version 1.0 file`);
   }
-
-  const out = new Uint8Array(total + data.byteLength);
+  const out = new Uint8Array(total);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
@@ -55,7 +52,16 @@ export function encodeNpyFloat32(data: Float32Array, shape: number[]): Uint8Arra
   out[9] = headerLen >>> 8;
   const header = dict + ' '.repeat(headerLen - dict.length - 1) + '\n';
   for (let i = 0; i < header.length; i++) out[preamble + i] = header.charCodeAt(i);
+  return out;
+}
 
+/** Encode as .npy version 1.0, dtype '<f4', C (row-major) order. */
+export function encodeNpyFloat32(data: Float32Array, shape: number[]): Uint8Array {
+  checkShape(shape, data.length);
+  const header = npyFloat32Header(shape);
+  const total = header.byteLength;
+  const out = new Uint8Array(total + data.byteLength);
+  out.set(header, 0);
   if (hostIsLittleEndian) {
     out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), total);
   } else {

@@ -1,13 +1,20 @@
 /**
- * Renders the input→excitatory weight matrix as a grid of 28×28 "receptive
- * fields" — the standard way to see what each neuron has learned in the
- * Diehl & Cook (2015) network (each field should come to look like a digit).
+ * Renders the input→excitatory weight matrix as a grid of H×W "receptive
+ * fields" (28×28 for MNIST) — the standard way to see what each neuron has
+ * learned in the Diehl & Cook (2015) network (each field should come to look
+ * like a digit). Inputs of several channels (ON/OFF events) are drawn side by
+ * side within a field: channel c of pixel (y, x) at column c·W + x.
  */
 import { PNG } from 'pngjs';
 
 export interface ReceptiveFieldOptions {
-  /** Side length of one field in weights; inputs must equal side². Default 28. */
+  /** Side length of one square field in weights; inputs must equal side². Default 28 (unless height/width are given). */
   side?: number;
+  /** Height and width of one channel of a field; inputs must equal height·width·channels. */
+  height?: number;
+  width?: number;
+  /** Default: inputs / (height·width). */
+  channels?: number;
   /** Width in output pixels of the separator lines, also drawn around the border. Default 1. */
   gap?: number;
   /** Integer nearest-neighbour magnification of each weight. Default 1. */
@@ -61,13 +68,23 @@ export function receptiveFieldGrid(
   neurons: number,
   opts: ReceptiveFieldOptions = {},
 ): GrayImage {
+  const sized = opts.height !== undefined || opts.width !== undefined;
   const side = positiveInt('side', opts.side ?? 28, 1);
+  const fh = sized ? positiveInt('height', opts.height ?? 0, 1) : side;
+  const fw = sized ? positiveInt('width', opts.width ?? 0, 1) : side;
+  const channels = positiveInt('channels', opts.channels ?? (sized ? Math.max(1, Math.round(inputs / (fh * fw))) : 1), 1);
   const gap = positiveInt('gap', opts.gap ?? 1, 0);
   const scale = positiveInt('scale', opts.scale ?? 1, 1);
   positiveInt('neurons', neurons, 1);
-  if (inputs !== side * side) {
+  if (!sized && inputs !== side * side) {
     throw new RangeError(`receptiveFieldGrid: inputs (${inputs}) must equal side² (${side}² = ${side * side})`);
   }
+  if (sized && inputs !== fh * fw * channels) {
+    throw new RangeError(`receptiveFieldGrid: inputs (${inputs}) must equal height·width·channels (${fh}·${fw}·${channels})`);
+  }
+  // One field is fh rows of fw·channels columns.
+  const rowLen = fw * channels;
+  const plane = fh * fw;
   if (weights.length !== inputs * neurons) {
     throw new RangeError(
       `receptiveFieldGrid: weights has ${weights.length} entries, expected inputs×neurons = ${inputs}×${neurons}`,
@@ -76,9 +93,10 @@ export function receptiveFieldGrid(
 
   const cols = Math.ceil(Math.sqrt(neurons));
   const rows = Math.ceil(neurons / cols);
-  const cell = side * scale;
-  const width = cols * (cell + gap) + gap;
-  const height = rows * (cell + gap) + gap;
+  const cellW = rowLen * scale;
+  const cellH = fh * scale;
+  const width = cols * (cellW + gap) + gap;
+  const height = rows * (cellH + gap) + gap;
   const gray = new Uint8Array(width * height).fill(GAP_GRAY);
   const field = new Uint8Array(inputs);
 
@@ -99,12 +117,16 @@ export function receptiveFieldGrid(
       else field[i] = Math.round(((w - lo) / range) * 255);
     }
 
-    const x0 = gap + (j % cols) * (cell + gap);
-    const y0 = gap + Math.floor(j / cols) * (cell + gap);
-    for (let y = 0; y < cell; y++) {
-      const srcRow = Math.floor(y / scale) * side;
+    const x0 = gap + (j % cols) * (cellW + gap);
+    const y0 = gap + Math.floor(j / cols) * (cellH + gap);
+    for (let y = 0; y < cellH; y++) {
+      const fy = Math.floor(y / scale);
       const dst = (y0 + y) * width + x0;
-      for (let x = 0; x < cell; x++) gray[dst + x] = field[srcRow + Math.floor(x / scale)];
+      for (let x = 0; x < cellW; x++) {
+        const fx = Math.floor(x / scale);
+        const c = Math.floor(fx / fw);
+        gray[dst + x] = field[c * plane + fy * fw + (fx - c * fw)];
+      }
     }
   }
   return { width, height, gray };

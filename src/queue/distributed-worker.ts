@@ -23,6 +23,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Worker, WaitingError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { DatasetBlobs } from '../data/blobs.js';
 import type { ExperimentEvent } from '../experiment/events.js';
 import { finishedStatuses, type ExperimentStore } from '../store/store.js';
 import { EmbeddedJobRunner } from './embedded-runner.js';
@@ -47,13 +48,18 @@ export interface DistributedWorkerOptions {
   log: Log & { debug?(obj: object, msg?: string): void };
   /** MNIST directory handed to the engine. */
   mnistDir?: string;
+  /** Uploaded datasets: copied from the database into this worker's cache (by hash) before a run. */
+  datasets?: DatasetBlobs;
   /** Engine thread module (tests substitute a scripted engine). */
   engineWorkerUrl?: URL;
   /** Minimum time between two progress updates of one job sent to BullMQ. */
   progressIntervalMs?: number;
+  /** Cancel grace before an engine thread is terminated, minimum time between checkpoints (config.protection). */
+  cancelGraceMs?: number;
+  checkpointMinIntervalMs?: number;
 }
 
-type End = Extract<JobRunnerEvent, { type: 'finished' | 'failed' }>;
+type End = Extract<JobRunnerEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
 
 interface ActiveJob {
   id: string;
@@ -95,11 +101,15 @@ export class DistributedWorker {
     this.pool = new EmbeddedJobRunner({
       workers: queue.workerConcurrency,
       dataDir: this.opts.mnistDir,
+      datasetsDir: this.opts.datasets?.localRoot,
+      prepareDataset: this.opts.datasets ? (sha) => this.opts.datasets!.ensureLocal(sha) : undefined,
       workerUrl: this.opts.engineWorkerUrl,
+      cancelGraceMs: this.opts.cancelGraceMs,
+      checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs,
       onListenerError: (err) => log.error({ err }, 'job event listener failed'),
     });
     await this.pool.start();
-    this.recorder = new JobRecorder(this.opts.store, log);
+    this.recorder = new JobRecorder(this.opts.store, log, undefined, { checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs });
     this.pool.on((e) => this.onPoolEvent(e));
 
     this.sub.on('message', (_channel: string, id: string) => {
@@ -204,6 +214,12 @@ export class DistributedWorker {
       }
       this.flushProgress(a);
       await this.recorder.settled(id);
+      if (outcome.type === 'cancelled') {
+        await store.transition(id, ['queued', 'running'], 'cancelled', { finished: true });
+        await this.publish({ kind: 'end', id });
+        log.info({ experimentId: id }, 'job stopped by force inside a sample');
+        return { outcome: 'cancelled' };
+      }
       if (outcome.type === 'finished') {
         // Verify against the truth: a final write that failed must not complete the job.
         const stored = await store.get(id);
@@ -244,7 +260,8 @@ export class DistributedWorker {
   private onPoolEvent(e: JobRunnerEvent): void {
     const a = this.active.get(e.id);
     if (!a) return;
-    if (e.type === 'finished' || e.type === 'failed') {
+    // `cancelled` from the pool: the engine did not stop within the grace and its thread was terminated.
+    if (e.type === 'finished' || e.type === 'failed' || e.type === 'cancelled') {
       // A failure is recorded by the processor (it knows whether a retry follows).
       if (!a.abandon && e.type === 'finished') this.recorder.handle(e);
       a.resolveEnd(e);

@@ -1,7 +1,11 @@
 /**
  * The embedded job runner: a fixed pool of engine worker threads fed from a FIFO queue.
  * Cancellation is a shared Int32 flag the engine reads between samples, so a busy thread stops
- * without having to process a message.
+ * without having to process a message. A sample itself cannot look at the flag (its loops run in
+ * WebAssembly, or in one long JS loop for the rest period), so a job that has not stopped within
+ * `cancelGraceMs` is stopped by terminating its thread — V8 interrupts running WebAssembly on
+ * terminate — and a fresh thread takes the slot: a cancel or delete is observed within about a
+ * second whatever one sample costs, and the thread is free for the next job.
  */
 import type { Worker } from 'node:worker_threads';
 import { RunnerListeners, type JobRunner, type JobRunnerEvent, type JobRunnerListener, type JobRunnerStats, type JobSpec } from './job-runner.js';
@@ -12,19 +16,38 @@ export interface EmbeddedRunnerOptions {
   workers: number;
   /** MNIST directory handed to the engine. */
   dataDir?: string;
+  /** Root of uploaded datasets' canonical files handed to the engine. */
+  datasetsDir?: string;
+  /**
+   * Makes an uploaded dataset readable under datasetsDir before its job starts (distributed mode:
+   * copies it out of PostgreSQL into this machine's cache).
+   */
+  prepareDataset?: (sha256: string) => Promise<void>;
   /** Engine thread module; defaults to ./engine-worker (tests substitute a scripted engine). */
   workerUrl?: URL;
   onListenerError?: (err: unknown) => void;
+  /** Checkpoints of one job closer together than this are dropped in its thread (0: none). */
+  checkpointMinIntervalMs?: number;
+  /** Time a cancelled job gets to stop at a sample boundary before its thread is terminated (default 500 ms). */
+  cancelGraceMs?: number;
+  /** Most jobs of one owner running at once (0 = unlimited); a job over it waits, later jobs of others go first. */
+  runningLimit?: (owner: string | null | undefined) => number;
 }
 
 interface Slot {
   worker: Worker;
-  job: { spec: JobSpec; stop: Int32Array } | null;
+  job: { spec: JobSpec; stop: Int32Array; killTimer?: NodeJS.Timeout } | null;
   /** While closing: called when the slot's engine has stopped. */
   onStopped?: () => void;
 }
 
-/** How long `close` waits for running engines to stop at a sample boundary. */
+/**
+ * How long `close` waits for running engines to stop at a sample boundary (and report the
+ * checkpoint of that point) before terminating them inside their sample; they then resume from
+ * their last stored checkpoint. Longer than a cancel's grace: a shutdown wants to keep the work
+ * done since that checkpoint, and a reniced engine thread on a loaded host can need more than a
+ * second to reach the boundary and post its state.
+ */
 const STOP_TIMEOUT_MS = 5000;
 
 export class EmbeddedJobRunner implements JobRunner {
@@ -78,8 +101,30 @@ export class EmbeddedJobRunner implements JobRunner {
     }
     const slot = this.slots.find((s) => s.job?.spec.id === id);
     if (!slot) return false;
-    Atomics.store(slot.job!.stop, 0, 1);
+    const job = slot.job!;
+    Atomics.store(job.stop, 0, 1);
+    job.killTimer ??= setTimeout(() => {
+      // Still the same job after the grace: it is inside a long sample. End it by force.
+      if (slot.job === job && !this.stopping && !this.closed) this.kill(slot, id);
+    }, this.opts.cancelGraceMs ?? 500);
+    job.killTimer.unref();
     return true;
+  }
+
+  /**
+   * Terminates a slot's thread mid-sample and gives the slot a fresh thread. The job ends
+   * `cancelled` without partial results (its last stored checkpoint stays as it was).
+   */
+  private kill(slot: Slot, id: string): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    slot.job = null;
+    slot.worker.removeAllListeners();
+    slot.worker.on('error', () => {});
+    void slot.worker.terminate().catch(() => {});
+    this.slots[index] = this.newSlot(index);
+    this.emit({ type: 'cancelled', id });
+    this.pump();
   }
 
   has(id: string): boolean {
@@ -124,8 +169,18 @@ export class EmbeddedJobRunner implements JobRunner {
   private pump(): void {
     for (const slot of this.slots) {
       if (this.queue.length === 0) return;
-      if (slot.job === null) this.assign(slot, this.queue.shift()!);
+      if (slot.job !== null) continue;
+      const next = this.queue.findIndex((j) => this.mayStart(j));
+      if (next < 0) return;
+      this.assign(slot, this.queue.splice(next, 1)[0]!);
     }
+  }
+
+  /** FIFO, except that a job whose owner already runs its quota waits for one of them to end. */
+  private mayStart(job: JobSpec): boolean {
+    const limit = this.opts.runningLimit?.(job.owner) ?? 0;
+    if (limit <= 0) return true;
+    return this.slots.filter((s) => s.job !== null && s.job.spec.owner === job.owner).length < limit;
   }
 
   private assign(slot: Slot, spec: JobSpec): void {
@@ -140,8 +195,29 @@ export class EmbeddedJobRunner implements JobRunner {
       resumeFrom,
       stop,
       dataDir: this.opts.dataDir,
+      datasetsDir: this.opts.datasetsDir,
+      checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs,
     };
-    slot.worker.postMessage(msg, resumeFrom ? [resumeFrom.buffer] : []);
+    const ds = spec.definition.dataset;
+    const sha = ds.name === 'upload' ? ds.resolved?.sha256 : undefined;
+    if (!sha || !this.opts.prepareDataset) {
+      slot.worker.postMessage(msg, resumeFrom ? [resumeFrom.buffer] : []);
+      return;
+    }
+    this.opts.prepareDataset(sha).then(
+      () => {
+        if (slot.job?.spec === spec && !this.closed) slot.worker.postMessage(msg, resumeFrom ? [resumeFrom.buffer] : []);
+      },
+      (err: unknown) => {
+        if (slot.job?.spec !== spec || this.closed) return;
+        slot.job = null;
+        if (this.stopping) slot.onStopped?.();
+        else {
+          this.emit({ type: 'failed', id: spec.id, error: `could not load dataset ${sha}: ${errorMessage(err)}` });
+          this.pump();
+        }
+      },
+    );
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
@@ -162,11 +238,13 @@ export class EmbeddedJobRunner implements JobRunner {
         this.emit({ type: 'event', id, event: msg.event });
         return;
       case 'finished':
+        clearTimeout(slot.job.killTimer);
         slot.job = null;
         this.emit({ type: 'finished', id, result: msg.result });
         this.pump();
         return;
       case 'failed':
+        clearTimeout(slot.job.killTimer);
         slot.job = null;
         this.emit({ type: 'failed', id, error: msg.error });
         this.pump();
@@ -183,6 +261,7 @@ export class EmbeddedJobRunner implements JobRunner {
     const index = this.slots.indexOf(slot);
     if (index < 0) return;
     const job = slot.job;
+    clearTimeout(job?.killTimer);
     slot.job = null;
     slot.worker.removeAllListeners();
     slot.worker.on('error', () => {});

@@ -24,7 +24,16 @@ export function serveEngine(port: MessagePort, loadEngine: () => Promise<Engine>
 
   async function run(msg: Extract<ToWorker, { type: 'run' }>) {
     const stop = new Int32Array(msg.stop);
+    const minInterval = msg.checkpointMinIntervalMs ?? 0;
+    let checkpointAt = -Infinity;
     const emit: EmitFn = (event) => {
+      // Backpressure at the source: a definition that checkpoints every sample would otherwise
+      // post megabytes per sample to the main thread. The checkpoint of a stop is always sent.
+      if (event.type === 'checkpoint' && minInterval > 0 && Atomics.load(stop, 0) === 0) {
+        const now = performance.now();
+        if (now - checkpointAt < minInterval) return;
+        checkpointAt = now;
+      }
       const t = transferableEvent(event);
       post({ type: 'event', id: msg.id, event: t.event }, t.transfer);
     };
@@ -35,6 +44,7 @@ export function serveEngine(port: MessagePort, loadEngine: () => Promise<Engine>
         shouldStop: () => Atomics.load(stop, 0) !== 0,
         resumeFrom: msg.resumeFrom,
         dataDir: msg.dataDir,
+        datasetsDir: msg.datasetsDir,
       });
       post({ type: 'finished', id: msg.id, result });
     } catch (err) {

@@ -5,6 +5,12 @@
  * final status never lands before the last checkpoint. Listeners hear about a status change only
  * after it is stored, so whoever reacts (stream end, cancel request) sees the stored state.
  *
+ * Checkpoints have backpressure: at most one waits to be written per job (a newer one replaces
+ * it: latest wins), and two writes of one job are at least `checkpointMinIntervalMs` apart, so a
+ * definition that checkpoints every sample cannot queue gigabytes of states behind a slow store,
+ * and a cancel or the final result never waits behind a backlog of checkpoints. The stopping
+ * point of a shutdown is still written (flush/settled write the pending one at once).
+ *
  * It lives wherever events arrive first: next to the embedded runner in the API process, or (in
  * distributed mode) in the worker process that runs the job. An API instance in distributed mode
  * uses it in `remote` mode: the worker has already stored what it reports, so it only keeps the
@@ -25,6 +31,15 @@ export interface Log {
 
 export type StatusListener = (record: ExperimentRecord) => void;
 
+interface PendingCheckpoint {
+  /** The latest checkpoint not yet written (null: none waiting). */
+  latest: { samplesDone: number; state: Uint8Array } | null;
+  savedAt: number;
+  timer?: NodeJS.Timeout;
+  /** A write is queued on the job's chain and will take `latest` when it runs. */
+  queued: boolean;
+}
+
 interface Trained {
   weights: Float32Array | null;
   theta: Float32Array | null;
@@ -37,13 +52,17 @@ export class JobRecorder {
   private readonly trained = new Map<string, Trained>();
   private readonly forgotten = new Set<string>();
   private readonly listeners = new Set<StatusListener>();
+  private readonly checkpoints = new Map<string, PendingCheckpoint>();
+  /** Checkpoints replaced before they were written (for /metrics and tests). */
+  checkpointsDropped = 0;
+  checkpointsWritten = 0;
 
   constructor(
     private readonly store: ExperimentStore,
     private readonly log: Log,
     /** Minimum time between two progress writes of one job; the latest progress is also kept in memory. */
     private readonly progressIntervalMs = 1000,
-    private readonly opts: { remote?: boolean } = {},
+    private readonly opts: { remote?: boolean; checkpointMinIntervalMs?: number } = {},
   ) {}
 
   readonly handle = (e: JobRunnerEvent): void => {
@@ -67,6 +86,7 @@ export class JobRecorder {
         this.onEngineEvent(e.id, e.event);
         return;
       case 'finished':
+        this.discardCheckpoint(e.id);
         this.enqueue(e.id, async () => {
           const trained = this.trained.get(e.id) ?? { weights: null, theta: null };
           this.trained.delete(e.id);
@@ -85,7 +105,10 @@ export class JobRecorder {
         });
         return;
       case 'failed':
+        // The failed run's checkpoints still matter (a retry resumes from the last one written).
+        this.writeCheckpointNow(e.id);
         this.enqueue(e.id, async () => {
+          this.checkpoints.delete(e.id);
           this.trained.delete(e.id);
           const record = await this.store.transition(e.id, ['queued', 'running'], 'failed', { error: e.error, finished: true });
           this.endOf(e.id);
@@ -93,8 +116,11 @@ export class JobRecorder {
         });
         return;
       case 'cancelled':
+        this.discardCheckpoint(e.id);
         this.enqueue(e.id, async () => {
-          const record = await this.store.transition(e.id, ['queued'], 'cancelled', { finished: true });
+          this.trained.delete(e.id);
+          // From `running` too: a job stopped by force inside a sample ends without results.
+          const record = await this.store.transition(e.id, ['queued', 'running'], 'cancelled', { finished: true });
           this.endOf(e.id);
           if (record) this.notify(record);
         });
@@ -155,7 +181,7 @@ export class JobRecorder {
         this.enqueue(id, () => this.store.appendMetrics(id, event));
         return;
       case 'checkpoint':
-        this.enqueue(id, () => this.store.saveCheckpoint(id, event.samplesDone, event.state));
+        this.offerCheckpoint(id, event.samplesDone, event.state);
         return;
       case 'weights': {
         // A run stopped before its `done` still leaves its latest snapshot as partial weights.
@@ -206,8 +232,67 @@ export class JobRecorder {
     });
   }
 
+  /** Latest wins: replaces a waiting checkpoint, and schedules a write no sooner than the minimum interval. */
+  private offerCheckpoint(id: string, samplesDone: number, state: Uint8Array): void {
+    let c = this.checkpoints.get(id);
+    if (!c) {
+      c = { latest: null, savedAt: 0, queued: false };
+      this.checkpoints.set(id, c);
+    }
+    if (c.latest) this.checkpointsDropped++;
+    c.latest = { samplesDone, state };
+    this.scheduleCheckpoint(id, c);
+  }
+
+  private scheduleCheckpoint(id: string, c: PendingCheckpoint, now = false): void {
+    if (c.queued || !c.latest) return;
+    if (c.timer && !now) return;
+    clearTimeout(c.timer);
+    c.timer = undefined;
+    const wait = now ? 0 : c.savedAt + (this.opts.checkpointMinIntervalMs ?? 0) - Date.now();
+    if (wait > 0) {
+      c.timer = setTimeout(() => {
+        c.timer = undefined;
+        this.scheduleCheckpoint(id, c);
+      }, wait);
+      c.timer.unref();
+      return;
+    }
+    c.queued = true;
+    this.enqueue(id, async () => {
+      c.queued = false;
+      const latest = c.latest;
+      c.latest = null;
+      if (!latest || this.checkpoints.get(id) !== c) return;
+      try {
+        await this.store.saveCheckpoint(id, latest.samplesDone, latest.state);
+        this.checkpointsWritten++;
+      } finally {
+        c.savedAt = Date.now();
+        // One arrived while this one was being written: its turn comes after the interval.
+        if (c.latest) this.scheduleCheckpoint(id, c);
+      }
+    });
+  }
+
+  /** The run ended: its checkpoints are of no use any more (finish() deletes the stored one). */
+  private discardCheckpoint(id: string): void {
+    const c = this.checkpoints.get(id);
+    if (!c) return;
+    clearTimeout(c.timer);
+    if (c.latest) this.checkpointsDropped++;
+    this.checkpoints.delete(id);
+  }
+
+  /** Writes the waiting checkpoint of a job now (shutdown: the stopping point must be stored). */
+  private writeCheckpointNow(id: string): void {
+    const c = this.checkpoints.get(id);
+    if (c?.latest) this.scheduleCheckpoint(id, c, true);
+  }
+
   /** Stops recording a job (it is being deleted). */
   forget(id: string): void {
+    this.discardCheckpoint(id);
     this.forgotten.add(id);
     this.endOf(id);
     this.trained.delete(id);
@@ -215,11 +300,15 @@ export class JobRecorder {
 
   /** Waits until every write of one job queued so far is applied. */
   async settled(id: string): Promise<void> {
+    this.writeCheckpointNow(id);
     for (let chain = this.chains.get(id); chain; chain = this.chains.get(id)) await chain;
+    const c = this.checkpoints.get(id);
+    if (c && !c.latest && !c.timer && !c.queued) this.checkpoints.delete(id);
   }
 
   /** Waits until every write queued so far is applied (graceful shutdown). */
   async flush(): Promise<void> {
+    for (const id of this.checkpoints.keys()) this.writeCheckpointNow(id);
     while (this.chains.size > 0) await Promise.all([...this.chains.values()]);
   }
 

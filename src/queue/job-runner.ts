@@ -10,6 +10,8 @@ export interface JobSpec {
   /** The experiment id; one job per experiment at a time. */
   id: string;
   definition: ExperimentDefinition;
+  /** Principal id of the experiment's owner (per-owner running quota); null/undefined: none. */
+  owner?: string | null;
   /** State bytes of the experiment's latest checkpoint, to continue an interrupted run. */
   resumeFrom?: Uint8Array;
   /** Training samples the checkpoint covers (informational, for records and logs). */
@@ -28,7 +30,10 @@ export type JobRunnerEvent =
   /** The run ended; `result.cancelled` is true when a cancel stopped it early (partial results). */
   | { type: 'finished'; id: string; result: ExperimentResult }
   | { type: 'failed'; id: string; error: string }
-  /** Cancelled while still waiting in the queue: there are no results. */
+  /**
+   * Cancelled while still waiting in the queue, or stopped by force inside a sample (its thread
+   * terminated after the cancel grace): there are no results.
+   */
   | { type: 'cancelled'; id: string };
 
 export type JobRunnerListener = (event: JobRunnerEvent) => void;

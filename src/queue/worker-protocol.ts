@@ -12,6 +12,10 @@ export type ToWorker =
       /** Int32 flag: 1 = stop after the current sample. Shared so the running engine sees it without a message. */
       stop: SharedArrayBuffer;
       dataDir?: string;
+      /** Root of uploaded datasets' canonical files (`<root>/<sha256>/<part>.bin`). */
+      datasetsDir?: string;
+      /** Checkpoints closer together than this (ms) are dropped in the thread, unless it is stopping. */
+      checkpointMinIntervalMs?: number;
     }
   | { type: 'classify'; requestId: number; model: TrainedModel; images: Uint8Array[] };
 

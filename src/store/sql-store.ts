@@ -13,6 +13,7 @@ import {
   type ExperimentStore,
   type FinalResult,
   type ListQuery,
+  type OwnerUsage,
   type ProgressSnapshot,
   type StatusPatch,
   type TrainedArtifacts,
@@ -33,6 +34,8 @@ interface ExperimentRow {
   checkpoint_at: Date | string | null;
   resumed_from: number | null;
   attempts: number;
+  owner: string | null;
+  cost: number | string | null;
 }
 
 const iso = (v: Date | string | null): string | null => (v === null ? null : new Date(v).toISOString());
@@ -53,11 +56,13 @@ function toRecord(row: ExperimentRow): ExperimentRecord {
       row.checkpoint_samples === null ? null : { samplesDone: row.checkpoint_samples, savedAt: iso(row.checkpoint_at)! },
     resumedFrom: row.resumed_from,
     attempts: row.attempts,
+    owner: row.owner,
+    cost: row.cost === null ? null : Number(row.cost),
   };
 }
 
 const columns =
-  'id, name, status, definition, created_at, started_at, finished_at, progress, result, error, checkpoint_samples, checkpoint_at, resumed_from, attempts';
+  'id, name, status, definition, created_at, started_at, finished_at, progress, result, error, checkpoint_samples, checkpoint_at, resumed_from, attempts, owner, cost';
 
 /** A copy that owns exactly its bytes, so typed-array views over it are aligned and independent. */
 function ownedBytes(b: Uint8Array): Uint8Array {
@@ -74,7 +79,7 @@ function bytesOfFloat32(a: Float32Array): Uint8Array {
 }
 
 export class SqlExperimentStore implements ExperimentStore {
-  private readonly t: { experiments: string; metrics: string; artifacts: string };
+  private readonly t: { experiments: string; metrics: string; artifacts: string; usage: string };
 
   constructor(
     private readonly db: SqlClient,
@@ -87,6 +92,7 @@ export class SqlExperimentStore implements ExperimentStore {
       experiments: `${schema}.experiments`,
       metrics: `${schema}.experiment_metrics`,
       artifacts: `${schema}.experiment_artifacts`,
+      usage: `${schema}.owner_usage`,
     };
   }
 
@@ -94,13 +100,13 @@ export class SqlExperimentStore implements ExperimentStore {
     return this.db.kind;
   }
 
-  /** The client and schema, for modules that keep their own tables in the same database (src/sweeps). */
+  /** The SQL client and schema, for modules whose tables live in the same database (datasets, sweeps). */
   get sql(): { client: SqlClient; schema: string } {
     return { client: this.db, schema: this.schema };
   }
 
   async init(): Promise<void> {
-    const { experiments, metrics, artifacts } = this.t;
+    const { experiments, metrics, artifacts, usage } = this.t;
     await this.db.transaction(async (tx) => {
       // Several processes may start at once against one database; serialize the DDL.
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`spikelab:${this.schema}`]);
@@ -125,6 +131,18 @@ export class SqlExperimentStore implements ExperimentStore {
         attempts integer NOT NULL DEFAULT 0
       )`);
       await tx.query(`CREATE INDEX IF NOT EXISTS experiments_status_seq ON ${experiments} (status, seq)`);
+      // Added with tenants: databases created before keep working (older rows have no owner).
+      await tx.query(`ALTER TABLE ${experiments} ADD COLUMN IF NOT EXISTS owner text`);
+      await tx.query(`ALTER TABLE ${experiments} ADD COLUMN IF NOT EXISTS cost double precision`);
+      await tx.query(`CREATE INDEX IF NOT EXISTS experiments_owner_seq ON ${experiments} (owner, seq)`);
+      // What each owner submitted, kept when experiments are deleted: the cost-per-day quota
+      // must not be regained by deleting finished experiments.
+      await tx.query(`CREATE TABLE IF NOT EXISTS ${usage} (
+        owner text NOT NULL,
+        cost double precision NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      await tx.query(`CREATE INDEX IF NOT EXISTS owner_usage_owner_time ON ${usage} (owner, created_at)`);
       await tx.query(`CREATE TABLE IF NOT EXISTS ${metrics} (
         experiment_id text NOT NULL REFERENCES ${experiments}(id) ON DELETE CASCADE,
         samples_seen integer NOT NULL,
@@ -150,12 +168,34 @@ export class SqlExperimentStore implements ExperimentStore {
     await this.db.query('SELECT 1');
   }
 
-  async create(input: { id: string; definition: ExperimentDefinition }): Promise<ExperimentRecord> {
-    const rows = await this.db.query<ExperimentRow>(
-      `INSERT INTO ${this.t.experiments} (id, name, status, definition) VALUES ($1, $2, 'queued', $3::json) RETURNING ${columns}`,
-      [input.id, input.definition.name, JSON.stringify(input.definition)],
-    );
+  async create(input: { id: string; definition: ExperimentDefinition; owner?: string | null; cost?: number | null }): Promise<ExperimentRecord> {
+    const owner = input.owner ?? null;
+    const cost = input.cost ?? null;
+    const rows = await this.db.transaction(async (tx) => {
+      const inserted = await tx.query<ExperimentRow>(
+        `INSERT INTO ${this.t.experiments} (id, name, status, definition, owner, cost)
+         VALUES ($1, $2, 'queued', $3::json, $4, $5) RETURNING ${columns}`,
+        [input.id, input.definition.name, JSON.stringify(input.definition), owner, cost],
+      );
+      if (owner !== null && cost !== null) {
+        await tx.query(`INSERT INTO ${this.t.usage} (owner, cost) VALUES ($1, $2)`, [owner, cost]);
+      }
+      return inserted;
+    });
     return toRecord(rows[0]!);
+  }
+
+  async usage(owner: string): Promise<OwnerUsage> {
+    const rows = await this.db.query<{ queued: number | string; running: number | string; cost: number | string | null }>(
+      `SELECT count(*) FILTER (WHERE status = 'queued')::int AS queued,
+              count(*) FILTER (WHERE status = 'running')::int AS running,
+              (SELECT coalesce(sum(cost), 0)::float8 FROM ${this.t.usage}
+               WHERE owner = $1 AND created_at > now() - interval '1 day') AS cost
+       FROM ${this.t.experiments} WHERE owner = $1`,
+      [owner],
+    );
+    const r = rows[0]!;
+    return { queued: Number(r.queued), running: Number(r.running), costLastDay: Number(r.cost ?? 0) };
   }
 
   async get(id: string): Promise<ExperimentRecord | null> {
@@ -165,15 +205,17 @@ export class SqlExperimentStore implements ExperimentStore {
 
   async list(query: ListQuery): Promise<{ items: ExperimentRecord[]; total: number }> {
     const statuses = query.status && query.status.length > 0 ? query.status.join(',') : null;
-    // A null filter matches everything, so one statement serves both cases.
-    const where = (n: number) => `WHERE ($${n}::text IS NULL OR status = ANY(string_to_array($${n}::text, ',')))`;
+    const owner = query.owner ?? null;
+    // A null filter matches everything, so one statement serves every case.
+    const where = (n: number) =>
+      `WHERE ($${n}::text IS NULL OR status = ANY(string_to_array($${n}::text, ','))) AND ($${n + 1}::text IS NULL OR owner = $${n + 1}::text)`;
     const rows = await this.db.query<ExperimentRow>(
       `SELECT ${columns} FROM ${this.t.experiments} ${where(3)} ORDER BY seq DESC LIMIT $1 OFFSET $2`,
-      [query.limit, query.offset, statuses],
+      [query.limit, query.offset, statuses, owner],
     );
     const countRows = await this.db.query<{ n: number | string }>(
       `SELECT count(*)::int AS n FROM ${this.t.experiments} ${where(1)}`,
-      [statuses],
+      [statuses, owner],
     );
     return { items: rows.map(toRecord), total: Number(countRows[0]!.n) };
   }

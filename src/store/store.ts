@@ -30,10 +30,23 @@ export interface ExperimentRecord {
   resumedFrom: number | null;
   /** How many times the job has been started (more than 1 after restarts). */
   attempts: number;
+  /** Principal id of the API key that created it (null: created without keys configured). */
+  owner: string | null;
+  /** Estimated cost when it was accepted (src/experiment/cost.ts); null for older records. */
+  cost: number | null;
+}
+
+export interface OwnerUsage {
+  queued: number;
+  running: number;
+  /** Summed estimated cost of the experiments created in the last 24 hours (deleted ones included). */
+  costLastDay: number;
 }
 
 export interface ListQuery {
   status?: ExperimentStatus[];
+  /** Only experiments of this owner (undefined: everyone's). */
+  owner?: string;
   limit: number;
   offset: number;
 }
@@ -71,7 +84,9 @@ export interface ExperimentStore {
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
 
-  create(input: { id: string; definition: ExperimentDefinition }): Promise<ExperimentRecord>;
+  create(input: { id: string; definition: ExperimentDefinition; owner?: string | null; cost?: number | null }): Promise<ExperimentRecord>;
+  /** What one owner holds now and has submitted in the last 24 hours (quotas). */
+  usage(owner: string): Promise<OwnerUsage>;
   get(id: string): Promise<ExperimentRecord | null>;
   /** Newest first. */
   list(query: ListQuery): Promise<{ items: ExperimentRecord[]; total: number }>;

@@ -28,8 +28,15 @@ export interface CoordinatorLog {
 }
 
 /** The slice of ExperimentService the coordinator uses (kept narrow so the service can change). */
+export interface TrialOwner {
+  id: string;
+  name: string;
+  admin: boolean;
+}
+
 export interface TrialService {
-  submit(definition: ExperimentDefinition): Promise<{ id: string }>;
+  /** Submits as the sweep's owner (so the owner's quotas apply and the trial is the owner's). */
+  submit(definition: ExperimentDefinition, owner: TrialOwner | null): Promise<{ id: string }>;
   cancel(id: string): Promise<unknown>;
   delete(id: string): Promise<void>;
 }
@@ -80,6 +87,8 @@ export class SweepCoordinator {
       statuses: StatusSource;
       log: CoordinatorLog;
       tickMs: number;
+      /** The principal of an owner id (its name and admin flag); null: unknown (keys removed). */
+      ownerOf?: (id: string) => TrialOwner | null;
     },
   ) {
     this.events.setMaxListeners(0);
@@ -242,20 +251,34 @@ export class SweepCoordinator {
 
   private async submitPending(sweep: SweepRecord): Promise<void> {
     const claimed = await this.deps.store.claimPending(sweep.id, sweep.stage);
-    for (const c of claimed) {
+    const releaseFrom = async (k: number) => {
+      for (const r of claimed.slice(k)) await this.deps.store.releaseClaim(sweep.id, sweep.stage, r.point, r.seedIndex);
+    };
+    for (const [k, c] of claimed.entries()) {
       if (this.closed) {
-        await this.deps.store.releaseClaim(sweep.id, sweep.stage, c.point, c.seedIndex);
-        continue;
+        await releaseFrom(k);
+        return;
       }
       try {
         const definition = trialDefinition(sweep.plan, c.point, c.seedIndex, sweep.stage);
-        const record = await this.deps.service.submit(definition);
+        const owner = sweep.owner === null ? null : (this.deps.ownerOf?.(sweep.owner) ?? { id: sweep.owner, name: sweep.owner, admin: false });
+        const record = await this.deps.service.submit(definition, owner);
         await this.deps.store.markSubmitted(sweep.id, sweep.stage, c.point, c.seedIndex, record.id);
         this.events.emit(sweep.id, { type: 'trial', sweepId: sweep.id, experimentId: record.id, status: 'queued' } satisfies SweepEvent);
       } catch (err) {
-        // E.g. the queue is full: left pending, the next tick tries again.
-        await this.deps.store.releaseClaim(sweep.id, sweep.stage, c.point, c.seedIndex);
+        await releaseFrom(k);
+        const status = (err as { statusCode?: number }).statusCode;
+        if (status === 400 || status === 404) {
+          // The service refused the trial itself (not a full queue or a quota): retrying cannot help.
+          const message = err instanceof Error ? err.message : String(err);
+          const done = await this.deps.store.finish(sweep.id, 'failed', { error: `trial (point ${c.point}, rung ${sweep.stage}) was refused: ${message}` });
+          await this.emitLatest(sweep.id, done);
+          void this.cancelTrials(sweep.id);
+          return;
+        }
+        // The queue is full (503) or a quota is reached (429): left pending, a later tick tries again.
         this.deps.log.warn({ err, sweepId: sweep.id, point: c.point }, 'sweep: could not submit a trial; will retry');
+        return;
       }
     }
   }

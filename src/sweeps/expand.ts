@@ -5,6 +5,7 @@
  * `parameters.2.path`, `parameters.0.values.3`, `base.dataset.validation`, ….
  */
 import { ZodError } from 'zod';
+import { experimentCost, formatCost } from '../experiment/cost.js';
 import { resolveDefinition } from '../experiment/presets.js';
 import { experimentDefinitionSchema, type ExperimentDefinition } from '../experiment/schema.js';
 import { compileDefinition, DefinitionError } from '../experiment/topology.js';
@@ -38,7 +39,7 @@ export interface SweepPlan {
   /** Training samples of each stage (rung); the last stage is the full run (null: the point's own dataset.train). */
   stages: (number | null)[];
   keep: number;
-  /** Upper bound of the plan's work in neuron·samples. */
+  /** Upper bound of the plan's cost (the server's cost model: neuron-steps + bytes). */
   costUpperBound: number;
   trialsFirstStage: number;
 }
@@ -55,6 +56,7 @@ const forbidden: Record<string, string> = {
   '/dataset/validation': 'the validation split is what every trial is scored on; it must be the same for all',
   '/dataset/test': 'the test set is never part of a sweep’s choice',
   '/dataset/name': 'the dataset is fixed',
+  '/dataset/id': 'the dataset is fixed',
 };
 
 const paramField = (i: number, key = 'path') => `parameters.${i}.${key}`;
@@ -76,11 +78,9 @@ function resolveBase(base: unknown): ExperimentDefinition {
 /** Survivors of a rung of n points. */
 export const survivors = (n: number, keep: number) => Math.max(1, Math.ceil(n * keep - 1e-9));
 
-/** Work of one run in neuron·samples: simulated (non-input) neurons × every sample presented. */
+/** Cost of one run: the server's cost model (src/experiment/cost.ts: neuron-steps + bytes), as quotas count it. */
 export function trialCost(def: ExperimentDefinition): number {
-  const neurons = def.layers.filter((l) => l.type !== 'input').reduce((s, l) => s + l.size, 0);
-  const frozen = def.evaluation.assignment === 'frozen-pass' ? def.evaluation.labelSamples : 0;
-  return neurons * (def.dataset.train * def.epochs + def.dataset.validation + def.dataset.test + frozen);
+  return experimentCost(def).total;
 }
 
 function drawValue(p: SweepParameter, sampler: Sampler): unknown {
@@ -118,6 +118,11 @@ export function trialDefinition(plan: SweepPlan, pointIndex: number, seedIndex: 
 
 export function planSweep(req: SweepRequest, opts: PlanOptions): SweepPlan {
   const base = resolveBase(req.base);
+  if (base.dataset.name === 'upload') {
+    // Uploaded datasets are resolved (shape, hash, owner) by the experiment service at submission;
+    // a sweep could not validate its trials before queuing them.
+    throw new SweepValidationError('base.dataset', 'sweeps over uploaded datasets are not supported yet; use MNIST or a built-in generator');
+  }
   if (base.dataset.validation <= 0) {
     const field = 'preset' in req.base ? 'base.validation' : 'base.dataset.validation';
     throw new SweepValidationError(
@@ -202,7 +207,7 @@ export function planSweep(req: SweepRequest, opts: PlanOptions): SweepPlan {
     for (let k = 0; k < halving.rungs.length; k++) {
       const r = halving.rungs[k]!;
       if (k > 0 && r <= halving.rungs[k - 1]!) throw new SweepValidationError(`successiveHalving.rungs.${k}`, 'rungs must increase');
-      if (r >= base.dataset.train) {
+      if (base.dataset.train !== undefined && r >= base.dataset.train) {
         throw new SweepValidationError(
           `successiveHalving.rungs.${k}`,
           `rung ${r} must be below the base's training size ${base.dataset.train} (the last stage runs the full size)`,
@@ -245,7 +250,7 @@ export function planSweep(req: SweepRequest, opts: PlanOptions): SweepPlan {
   if (req.budget.maxTotalCost !== undefined && plan.costUpperBound > req.budget.maxTotalCost) {
     throw new SweepValidationError(
       'budget.maxTotalCost',
-      `the sweep could cost up to ${plan.costUpperBound} neuron·samples, over budget.maxTotalCost = ${req.budget.maxTotalCost}`,
+      `the sweep could cost up to ${formatCost(plan.costUpperBound)} (cost units: neuron-steps + bytes), over budget.maxTotalCost = ${formatCost(req.budget.maxTotalCost)}`,
       'limit_exceeded',
     );
   }

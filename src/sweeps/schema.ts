@@ -92,7 +92,7 @@ export const sweepRequestSchema = z
       .object({
         /** At most this many trials (points × seeds) in the first rung. */
         maxTrials: z.number().int().positive().optional(),
-        /** Upper bound of the total work, in neuron·samples (see README): rejected if the plan could exceed it. */
+        /** Upper bound of the total cost (the server's cost model, src/experiment/cost.ts): rejected if the plan could exceed it. */
         maxTotalCost: z.number().positive().finite().optional(),
       })
       .strict()

@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 
@@ -20,5 +23,23 @@ describe('config from the environment', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => loadConfig({ WORKERS: '0' })).toThrow(/WORKERS/);
     expect(() => loadConfig({ DATABASE_SCHEMA: 'Robert"); DROP' })).toThrow(/DATABASE_SCHEMA/);
+  });
+
+  it('turns API_KEYS and API_KEYS_FILE into principals with quotas, and names a bad file', () => {
+    const file = path.join(tmpdir(), `spikelab-keys-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify([{ name: 'ops', key: 'an-admin-key-0123456789', admin: true, quota: { queued: 3 } }]));
+    const c = loadConfig({ API_KEYS: 'k1,k2', API_KEYS_FILE: file, QUOTA_QUEUED: '7' });
+    expect(c.principals.map((p) => [p.name, p.admin, p.quota.queued])).toEqual([
+      ['key-1', false, 7],
+      ['key-2', false, 7],
+      ['ops', true, 3],
+    ]);
+    // A plain key's id comes from the key, not its position.
+    expect(loadConfig({ API_KEYS: 'k2,k1' }).principals.find((p) => p.key === 'k1')!.id).toBe(c.principals[0]!.id);
+    writeFileSync(file, JSON.stringify([{ name: 'x', key: 'short' }]));
+    expect(() => loadConfig({ API_KEYS_FILE: file })).toThrow(/API_KEYS_FILE: 0\.key: at least 16/);
+    writeFileSync(file, '{not json');
+    expect(() => loadConfig({ API_KEYS_FILE: file })).toThrow(ConfigError);
+    expect(() => loadConfig({ API_KEYS: 'same,same' })).toThrow(/listed twice/);
   });
 });

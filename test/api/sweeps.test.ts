@@ -63,7 +63,7 @@ describe('sweeps API', () => {
       [{ base: tiny, parameters: [{ type: 'grid', path: '/seed', values: [1, 2] }] }, 'parameters.0.path', /seeds/],
       [{ base: tiny, parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [1, 2, 3, 4, 5] }], seeds: 3 }, 'parameters', /MAX_SWEEP_TRIALS = 12/],
       [{ base: tiny, parameters: [{ type: 'uniform', path: '/encoder/maxRateHz', min: 10, max: 100 }] }, 'samples', /samples/],
-      [{ base: tiny, parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [64] }], budget: { maxTotalCost: 10 } }, 'budget.maxTotalCost', /neuron·samples/],
+      [{ base: tiny, parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [64] }], budget: { maxTotalCost: 10 } }, 'budget.maxTotalCost', /cost units/],
       [{ base: tiny, parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [64] }], successiveHalving: { rungs: [300] } }, 'successiveHalving.rungs.0', /below/],
       [{ base: { preset: 'nope' }, parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [64] }] }, 'base.preset', /preset/],
       [{ base: tiny, parameters: [{ type: 'grid', path: '/x'.repeat(200), values: [64] }] }, 'parameters.0.path', /.*/],

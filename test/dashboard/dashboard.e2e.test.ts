@@ -3,7 +3,9 @@
  * built dashboard/dist at `/`) runs as a child process, and headless Chromium (Debian `chromium`
  * driven by playwright-core) uses the real page: submit an experiment through the form, watch it
  * run, compare two receptive-field snapshots pixel by pixel, read the finished accuracy and
- * confusion matrix, and download the weights.
+ * confusion matrix, and download the weights; upload a dataset through the Datasets page (a bad
+ * file first: the error appears next to its field), train on it from the form and see 16×16
+ * receptive fields; see the tuning plots of an oriented-bars run.
  *
  * Needs `npm run build` first (`npm test` does it). When chromium is missing the test is skipped
  * locally and fails under CI=true (.ci/run installs chromium). Screenshots go to test-output/.
@@ -15,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idx, shapesIdx } from '../helpers/datasets.js';
 
 // Functions passed to page.waitForFunction/evaluate run in the browser; the test tsconfig has no DOM lib.
 declare const document: any; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -279,6 +282,79 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await page.screenshot({ path: path.join(outDir, 'failure.png'), fullPage: true }).catch(() => {});
+      throw new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('uploads a dataset, shows the bad-file error next to its field, trains on it, and draws tuning plots', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !/status of 400/.test(msg.text())) pageErrors.push(`console: ${msg.text()}`);
+    });
+    const set = shapesIdx(800, 200, 3);
+    const file = (f: { bytes: Uint8Array; filename: string }) => ({ name: f.filename, mimeType: 'application/octet-stream', buffer: Buffer.from(f.bytes) });
+    try {
+      await page.goto(`${base}/#/datasets`);
+      await page.getByTestId('upload-form').waitFor();
+      // ---- a bad upload: 799 labels for 800 images ----
+      await page.setInputFiles('#ds-trainImages', file(set.trainImages));
+      await page.setInputFiles('#ds-trainLabels', file({ bytes: idx([799], set.raw.train.labels.subarray(0, 799)), filename: 'short-labels-idx1-ubyte' }));
+      await page.getByTestId('upload-submit').click();
+      const labelsError = page.locator('#ds-trainLabels-error');
+      await expect.poll(() => labelsError.textContent(), { timeout: 10_000 }).toMatch(/799 labels for 800 images/);
+      expect(await page.getAttribute('#ds-trainLabels', 'aria-invalid')).toBe('true');
+      expect(await page.getByTestId('dataset-list').textContent()).toMatch(/No datasets yet/);
+      await page.screenshot({ path: path.join(outDir, 'datasets-upload-error-1280x800.png') });
+
+      // ---- the good upload ----
+      await page.getByLabel('Name').fill('shapes e2e');
+      await page.setInputFiles('#ds-trainLabels', file(set.trainLabels));
+      await page.setInputFiles('#ds-testImages', file(set.testImages));
+      await page.setInputFiles('#ds-testLabels', file(set.testLabels));
+      await page.getByTestId('upload-submit').click();
+      const row = page.getByTestId('dataset-list').locator('tr[data-dataset-id]');
+      await row.waitFor({ timeout: 10_000 });
+      expect(await row.textContent()).toMatch(/shapes e2e.*16×16.*4.*800 \/ 200/);
+      const datasetId = (await row.getAttribute('data-dataset-id'))!;
+      // The preview image loaded (a real PNG from the API).
+      await expect.poll(() => row.locator('img').evaluate((img: any) => img.complete && img.naturalWidth), { timeout: 10_000 }).toBeGreaterThan(0);
+      await page.screenshot({ path: path.join(outDir, 'datasets-1280x800.png') });
+
+      // ---- train on it from the form ----
+      await row.getByRole('link', { name: 'Train on it' }).click();
+      await page.waitForSelector('#dataset-select[data-ready=true]');
+      expect(await page.inputValue('#dataset-select')).toBe(`upload:${datasetId}`);
+      await page.getByLabel('Excitatory neurons').fill('16');
+      await page.getByLabel('Weight snapshot every (samples)').fill('100');
+      await page.getByRole('button', { name: 'Start experiment' }).click();
+      await page.waitForURL(/#\/experiments\/[0-9a-f-]{36}$/, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.dataset.status === 'completed', undefined, { timeout: 60_000 });
+      // 4×4 tiles of 16×16 with 1-px gaps.
+      await expect.poll(() => page.evaluate(() => document.querySelector('[data-testid=rf-canvas]').width as number), { timeout: 10_000 }).toBe(4 * 17 + 1);
+      const cells = await page.getByTestId('confusion').locator('tbody tr').count();
+      expect(cells).toBe(4);
+
+      // ---- oriented bars: the tuning plots ----
+      await page.goto(`${base}/#/new`);
+      await page.waitForSelector('form.experiment-form[data-ready=true]');
+      await page.selectOption('#dataset-select', 'oriented-bars');
+      await page.getByLabel('Excitatory neurons').fill('16');
+      await page.getByRole('button', { name: 'Start experiment' }).click();
+      await page.waitForURL(/#\/experiments\/[0-9a-f-]{36}$/, { timeout: 10_000 });
+      const tuning = page.getByTestId('tuning');
+      await tuning.waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('tuning-summary').textContent()).toMatch(/of 16 responsive neurons have OSI ≥ 0\.8 .* 8 orientations/);
+      expect(await page.evaluate(() => document.querySelector('[data-testid=tuning-canvas]').width as number)).toBeGreaterThan(0);
+      await tuning.scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(outDir, 'tuning-1280x800.png') });
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      await page.screenshot({ path: path.join(outDir, 'failure-datasets.png'), fullPage: true }).catch(() => {});
       throw new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
     } finally {
       await context.close();

@@ -193,5 +193,22 @@ for (const backend of backends) {
       expect(await store.loadArtifacts('b2')).toBeNull();
       expect((await store.list({ limit: 10, offset: 0 })).total).toBe(3);
     });
+
+    it('keeps the owner and cost of an experiment, filters lists by owner, and counts usage even after deletes', async () => {
+      await store.create({ id: 'o1', definition, owner: 'alice', cost: 1.5e9 });
+      await store.create({ id: 'o2', definition, owner: 'alice', cost: 2.5e9 });
+      await store.create({ id: 'o3', definition, owner: 'bob', cost: 7e9 });
+      expect(await store.get('o1')).toMatchObject({ owner: 'alice', cost: 1.5e9 });
+      expect(await store.get('b1')).toMatchObject({ owner: null, cost: null });
+      await store.transition('o2', ['queued'], 'running', { started: true });
+      const alices = await store.list({ limit: 10, offset: 0, owner: 'alice' });
+      expect(alices.items.map((r) => r.id)).toEqual(['o2', 'o1']);
+      expect(alices.total).toBe(2);
+      expect(await store.usage('alice')).toEqual({ queued: 1, running: 1, costLastDay: 4e9 });
+      // Deleting does not give the cost back (the quota is on what was submitted).
+      await store.delete('o1');
+      expect(await store.usage('alice')).toEqual({ queued: 0, running: 1, costLastDay: 4e9 });
+      expect(await store.usage('nobody')).toEqual({ queued: 0, running: 0, costLastDay: 0 });
+    });
   });
 }

@@ -1,5 +1,6 @@
 /** The pure part of sweeps: pointers, the seeded sampler, expansion into trial definitions, halving counts. */
 import { describe, expect, it } from 'vitest';
+import { experimentCost } from '../../src/experiment/cost.js';
 import { planSweep, survivors, SweepValidationError, trialDefinition } from '../../src/sweeps/expand.js';
 import { getAt, setAt } from '../../src/sweeps/pointer.js';
 import { sweepRequestSchema } from '../../src/sweeps/schema.js';
@@ -73,8 +74,10 @@ describe('sweep expansion', () => {
     expect(p.stages).toEqual([100, 400, null]);
     expect(trialDefinition(p, 0, 0, 0).dataset.train).toBe(100);
     expect(trialDefinition(p, 0, 0, 2).dataset.train).toBe(1000);
-    // 40 neurons × (train + 100 validation + 100 test): 4 × 300 + 2 × 600 + 1 × 1200
-    expect(p.costUpperBound).toBe(40 * (4 * 300 + 2 * 600 + 1 * 1200));
+    // The server's cost model per trial, counted for every point of a rung and the survivors of the next.
+    // (the most expensive point of each rung: the cost model counts stream bytes, which grow with the rate)
+    const cost = (stage: number) => Math.max(...p.points.map((x) => experimentCost(trialDefinition(p, x.index, 0, stage)).total));
+    expect(p.costUpperBound).toBe(4 * cost(0) + 2 * cost(1) + 1 * cost(2));
   });
 
   it('names the parameter that makes a definition invalid', () => {

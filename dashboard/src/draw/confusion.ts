@@ -28,9 +28,9 @@ export function confusionTable(matrix: number[][], caption: string): HTMLTableEl
 }
 
 /** How many neurons were assigned to each class. */
-export function assignmentTable(assignments: number[]): HTMLTableElement {
-  const counts = new Array<number>(10).fill(0);
-  for (const a of assignments) if (a >= 0 && a < 10) counts[a]!++;
+export function assignmentTable(assignments: number[], classes = 10): HTMLTableElement {
+  const counts = new Array<number>(classes).fill(0);
+  for (const a of assignments) if (a >= 0 && a < classes) counts[a]!++;
   const max = Math.max(1, ...counts);
   const head = h('tr', {}, h('th', { scope: 'row' }, 'class'));
   const vals = h('tr', {}, h('th', { scope: 'row' }, 'neurons'));

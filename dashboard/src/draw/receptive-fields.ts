@@ -1,13 +1,12 @@
 /**
- * The receptive-field grid: each excitatory neuron's 784 input weights as a 28×28 tile, min-max
- * normalised per neuron (the classic Diehl & Cook picture). Drawn at native resolution (one
+ * The receptive-field grid: each excitatory neuron's input weights as an H×W tile (28×28 for
+ * MNIST; channels such as ON/OFF events side by side), min-max normalised per neuron (the classic
+ * Diehl & Cook picture). Drawn at native resolution (one
  * pixel per weight) into one reused ImageData and scaled by CSS, so a 1,600-neuron snapshot is a
  * single pass over the weights and one putImageData.
  */
 import { inferno, packRGBA } from './colormap.js';
 
-const SIDE = 28;
-const CELL = SIDE + 1;
 const GAP = packRGBA(40, 44, 52);
 
 export class ReceptiveFieldGrid {
@@ -19,6 +18,12 @@ export class ReceptiveFieldGrid {
   private span = new Float32Array(0);
   private tileOffset = new Uint32Array(0);
   private neurons = 0;
+  /** One channel of a tile (setShape); channels = inputs / (height·width). */
+  private fh = 28;
+  private fw = 28;
+  private channels = 1;
+  private cellW = 29;
+  private cellH = 29;
   cols = 0;
   rows = 0;
   /** Sample index of the snapshot on screen (-1: none yet). */
@@ -34,13 +39,26 @@ export class ReceptiveFieldGrid {
     this.ctx = ctx;
   }
 
-  private layout(neurons: number): void {
-    if (neurons === this.neurons && this.image) return;
+  /** The input's height and width (default 28×28). */
+  setShape(height: number, width: number): void {
+    if (height === this.fh && width === this.fw) return;
+    this.fh = height;
+    this.fw = width;
+    this.image = null;
+  }
+
+  private layout(neurons: number, channels: number): void {
+    if (neurons === this.neurons && channels === this.channels && this.image) return;
     this.neurons = neurons;
+    this.channels = channels;
+    this.cellW = this.fw * channels + 1;
+    this.cellH = this.fh + 1;
+    const CELLW = this.cellW;
+    const CELLH = this.cellH;
     this.cols = Math.max(1, Math.ceil(Math.sqrt(neurons)));
     this.rows = Math.max(1, Math.ceil(neurons / this.cols));
-    const w = this.cols * CELL + 1;
-    const hgt = this.rows * CELL + 1;
+    const w = this.cols * CELLW + 1;
+    const hgt = this.rows * CELLH + 1;
     this.canvas.width = w;
     this.canvas.height = hgt;
     this.image = this.ctx.createImageData(w, hgt);
@@ -50,7 +68,7 @@ export class ReceptiveFieldGrid {
     // Pixel index of each tile's top-left corner.
     this.tileOffset = new Uint32Array(neurons);
     for (let n = 0; n < neurons; n++) {
-      this.tileOffset[n] = (Math.floor(n / this.cols) * CELL + 1) * w + (n % this.cols) * CELL + 1;
+      this.tileOffset[n] = (Math.floor(n / this.cols) * CELLH + 1) * w + (n % this.cols) * CELLW + 1;
     }
   }
 
@@ -60,8 +78,8 @@ export class ReceptiveFieldGrid {
     if (rect.width === 0 || this.neurons === 0) return -1;
     const px = (x / rect.width) * this.canvas.width;
     const py = (y / rect.height) * this.canvas.height;
-    const c = Math.floor((px - 0.5) / CELL);
-    const r = Math.floor((py - 0.5) / CELL);
+    const c = Math.floor((px - 0.5) / this.cellW);
+    const r = Math.floor((py - 0.5) / this.cellH);
     if (c < 0 || r < 0 || c >= this.cols || r >= this.rows) return -1;
     const n = r * this.cols + c;
     return n < this.neurons ? n : -1;
@@ -72,9 +90,11 @@ export class ReceptiveFieldGrid {
    * neuron, or null) are drawn in each tile's corner.
    */
   draw(weights: Float32Array, inputs: number, neurons: number, sampleIndex: number, labels?: readonly number[] | null): void {
-    if (inputs !== SIDE * SIDE || neurons <= 0 || weights.length < inputs * neurons) return;
+    const plane = this.fh * this.fw;
+    if (inputs % plane !== 0 || neurons <= 0 || weights.length < inputs * neurons) return;
     const t0 = performance.now();
-    this.layout(neurons);
+    this.layout(neurons, inputs / plane);
+    const fw = this.fw;
     const px = this.pixels!;
     const min = this.min;
     const span = this.span;
@@ -97,8 +117,10 @@ export class ReceptiveFieldGrid {
     const tile = this.tileOffset;
     for (let i = 0; i < inputs; i++) {
       const row = i * neurons;
-      const dy = (i / SIDE) | 0;
-      const offset = dy * width + (i - dy * SIDE);
+      const c = (i / plane) | 0;
+      const r = i - c * plane;
+      const dy = (r / fw) | 0;
+      const offset = dy * width + (r - dy * fw) + c * fw;
       for (let n = 0; n < neurons; n++) {
         const v = ((weights[row + n]! - min[n]!) * span[n]!) | 0;
         px[tile[n]! + offset] = inferno[v < 0 ? 0 : v > 255 ? 255 : v]!;
@@ -129,8 +151,8 @@ export class ReceptiveFieldGrid {
     ctx.font = 'bold 9px system-ui, sans-serif';
     ctx.textBaseline = 'top';
     for (let n = 0; n < neurons; n++) {
-      const x = (n % this.cols) * CELL + 1;
-      const y = Math.floor(n / this.cols) * CELL + 1;
+      const x = (n % this.cols) * this.cellW + 1;
+      const y = Math.floor(n / this.cols) * this.cellH + 1;
       ctx.fillStyle = 'rgba(0,0,0,0.7)';
       ctx.fillRect(x, y, 8, 10);
       ctx.fillStyle = '#9fe870';

@@ -13,6 +13,7 @@ import { assignmentTable, confusionTable } from '../draw/confusion.js';
 import { Raster } from '../draw/raster.js';
 import { ReceptiveFieldGrid } from '../draw/receptive-fields.js';
 import { stdpParams, StdpWindow } from '../draw/stdp.js';
+import { drawTuning, tuningSummary } from '../draw/tuning.js';
 import { VoltagePlot } from '../draw/voltage.js';
 import { ExperimentStream, FrameScheduler, type Channel, type ConnectionState, type EndMsg, type SpikesFrame, type VoltageFrame, type WeightsFrame } from '../stream.js';
 import { dateTime, downloadBlob, duration, h, int, pct, rate, setText } from '../util.js';
@@ -43,6 +44,23 @@ function metricsCsv(items: WindowMetrics[]): string {
     [m.samplesSeen, m.epoch, num(m.accuracy.allActivity), num(m.accuracy.proportionWeighting), m.spikesPerSample.input, m.spikesPerSample.excitatory, m.samplesPerSec, m.thetaMean].join(','),
   );
   return `${[head, ...rows].join('\n')}\n`;
+}
+
+/** Height, width and channels of the definition's input (what a receptive-field tile shows). */
+function inputShape(def: ExperimentDetail['definition']): { height: number; width: number; channels: number } {
+  const ds = def.dataset;
+  if (ds.name === 'oriented-bars') return { height: ds.side, width: ds.side, channels: 1 };
+  if (ds.name === 'moving-bars') return { height: ds.side, width: ds.side, channels: 2 };
+  if (ds.name === 'upload' && ds.resolved) return ds.resolved;
+  return { height: 28, width: 28, channels: 1 };
+}
+
+function datasetLabel(def: ExperimentDetail['definition']): string {
+  const ds = def.dataset;
+  if (ds.name === 'upload') return `uploaded dataset ${ds.id}`;
+  if (ds.name === 'oriented-bars') return 'oriented bars (generated)';
+  if (ds.name === 'moving-bars') return 'moving bars, ON/OFF events (generated)';
+  return 'MNIST';
 }
 
 export function experimentView(id: string): View {
@@ -82,6 +100,7 @@ export function experimentView(id: string): View {
   const dropsText = h('span', { 'data-testid': 'dropped', class: 'muted' });
   const errorText = h('p', { class: 'error', role: 'alert', hidden: true });
   const timesText = h('p', { class: 'muted small' });
+  const dataText = h('p', { class: 'small', 'data-testid': 'dataset' });
   const cancelBtn = h('button', { type: 'button', class: 'danger', disabled: true, onclick: () => void cancel() }, 'Cancel run');
   const deleteBtn = h('button', { type: 'button', class: 'secondary', onclick: () => void remove() }, 'Delete');
   const reconnectBtn = h('button', { type: 'button', class: 'secondary small', title: 'Drop and re-open the stream', onclick: () => reconnect() }, 'Reconnect');
@@ -94,6 +113,7 @@ export function experimentView(id: string): View {
     h('div', { class: 'progress-row' }, progressBar, progressText, etaText),
     h('div', { class: 'stream-row small' }, h('span', {}, 'Stream: ', streamText), dropsText, reconnectBtn),
     timesText,
+    dataText,
     errorText,
   );
 
@@ -102,6 +122,7 @@ export function experimentView(id: string): View {
   rfCanvas.width = 1;
   rfCanvas.height = 1;
   const rf = new ReceptiveFieldGrid(rfCanvas);
+  const rfNote = h('p', { class: 'muted small' }, 'Input weights of each excitatory neuron as a 28×28 tile, min-max normalised per neuron.');
   const rfCaption = h('p', { class: 'muted small', 'data-testid': 'rf-caption' }, 'Waiting for the first weight snapshot…');
   const rfHover = h('p', { class: 'small', 'aria-live': 'off' }, '\u00a0');
   const labelsHint = h('p', { class: 'muted small', hidden: true }, 'Too many neurons to label the tiles; hover a tile to see its label.');
@@ -127,7 +148,7 @@ export function experimentView(id: string): View {
     'section',
     { class: 'card rf-card', 'aria-labelledby': 'rf-title' },
     h('h2', { id: 'rf-title' }, 'Receptive fields'),
-    h('p', { class: 'muted small' }, 'Input weights of each excitatory neuron as a 28×28 tile, min-max normalised per neuron.'),
+    rfNote,
     h('div', { class: 'rf-wrap' }, rfCanvas),
     rfCaption,
     rfHover,
@@ -228,6 +249,16 @@ export function experimentView(id: string): View {
   const confusionBox = h('div', { class: 'table-wrap' });
   const assignBox = h('div', { class: 'table-wrap' });
   confusionSelect.addEventListener('change', () => renderResult());
+  const tuningCanvas = h('canvas', { class: 'tuning', 'data-testid': 'tuning-canvas', role: 'img', 'aria-label': 'Tuning curve of each excitatory neuron' });
+  const tuningText = h('p', { 'data-testid': 'tuning-summary' });
+  const tuningCard = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'tuning-title', hidden: true, 'data-testid': 'tuning' },
+    h('h2', { id: 'tuning-title' }, 'Tuning'),
+    h('p', { class: 'muted small' }, 'Mean test response of each neuron per stimulus angle (polar, normalised per neuron; red: preferred angle; number: selectivity index, 1 = one angle only).'),
+    tuningText,
+    h('div', { class: 'table-wrap' }, tuningCanvas),
+  );
   const resultsCard = h(
     'section',
     { class: 'card results-card', 'aria-labelledby': 'results-title', hidden: true, 'data-testid': 'results' },
@@ -262,6 +293,7 @@ export function experimentView(id: string): View {
     h('div', { class: 'live-grid' }, rfCard, sampleCard),
     curvesCard,
     h('div', { class: 'two-col' }, resultsCard, h('div', { class: 'stack' }, downloadsCard, stdpCard)),
+    tuningCard,
     definitionCard,
   );
 
@@ -304,6 +336,10 @@ export function experimentView(id: string): View {
     );
     const def = JSON.stringify(d.definition, null, 2);
     if (definitionPre.textContent !== def) definitionPre.textContent = def;
+    const shape = inputShape(d.definition);
+    rf.setShape(shape.height, shape.width);
+    setText(dataText, `Data: ${datasetLabel(d.definition)} · input ${shape.channels > 1 ? `${shape.channels}×` : ''}${shape.height}×${shape.width}`);
+    setText(rfNote, `Input weights of each excitatory neuron as a ${shape.height}×${shape.width} tile${shape.channels > 1 ? ` per channel (${shape.channels} side by side)` : ''}, min-max normalised per neuron.`);
     stdp.update(stdpParams(d.definition));
     const vn = d.definition.stream.voltageNeurons;
     if (neuronSelect.options.length !== vn.length) {
@@ -357,10 +393,10 @@ export function experimentView(id: string): View {
     const n = def?.layers.find((l) => l.type !== 'input')?.size ?? 0;
     const vf = latest.voltage;
     const markNeuron = vf && selectedColumn < vf.cols ? vf.neurons[selectedColumn]! : -1;
-    const sampleLabel = (f: SpikesFrame) => `${f.phase} sample ${int(f.sampleIndex)}${f.label !== null ? ` (digit ${f.label})` : ''} · ${int(f.rows)} spikes`;
+    const sampleLabel = (f: SpikesFrame) => `${f.phase} sample ${int(f.sampleIndex)}${f.label !== null ? ` (class ${f.label})` : ''} · ${int(f.rows)} spikes`;
     if (latest.input) {
       inputRaster.draw(latest.input.pairs, latest.input.steps, latest.input.layerSize);
-      setText(inputCaption, `Input layer (784) · ${sampleLabel(latest.input)}`);
+      setText(inputCaption, `Input layer (${latest.input.layerSize}) · ${sampleLabel(latest.input)}`);
     }
     if (latest.exc) {
       excRaster.draw(latest.exc.pairs, latest.exc.steps, latest.exc.layerSize || n, markNeuron);
@@ -422,6 +458,11 @@ export function experimentView(id: string): View {
     if (!result) return;
     resultsCard.hidden = false;
     const r = result;
+    if (r.tuning) {
+      tuningCard.hidden = false;
+      setText(tuningText, tuningSummary(r.tuning));
+      drawTuning(tuningCanvas, r.tuning);
+    }
     const rows: [string, string][] = [
       ['Test accuracy (all activity)', pct(r.accuracy.allActivity, 2)],
       ['Test accuracy (proportion weighting)', pct(r.accuracy.proportionWeighting, 2)],
@@ -439,10 +480,10 @@ export function experimentView(id: string): View {
     const hasMatrix = matrix.length > 0 && matrix.some((row) => row.some((v) => v > 0));
     confusionBox.replaceChildren(
       hasMatrix
-        ? confusionTable(matrix, `Test confusion matrix (${confusionSelect.value === 'prop' ? 'proportion weighting' : 'all activity'}): rows true digit, columns predicted`)
+        ? confusionTable(matrix, `Test confusion matrix (${confusionSelect.value === 'prop' ? 'proportion weighting' : 'all activity'}): rows true class, columns predicted`)
         : h('p', { class: 'muted' }, 'No test samples were classified.'),
     );
-    assignBox.replaceChildren(r.assignments.length > 0 ? assignmentTable(r.assignments) : h('p', {}, ''));
+    assignBox.replaceChildren(r.assignments.length > 0 ? assignmentTable(r.assignments, r.classes ?? r.confusion.length ?? 10) : h('p', {}, ''));
     labelsToggle.disabled = r.assignments.length === 0 || (rf.cols > 0 && !rf.labelsFit());
     labelsHint.hidden = !(rf.cols > 0 && !rf.labelsFit());
     scheduler.request('rf', drawRf);

@@ -80,8 +80,9 @@ interface Bound {
   error: HTMLElement;
 }
 
-export function newView(): View {
+export function newView(params: URLSearchParams = new URLSearchParams()): View {
   let preset: Preset | null = null;
+  const wantedDataset = params.get('dataset');
   let destroyed = false;
   const bound: Bound[] = [];
   const stdp = new StdpWindow();
@@ -124,6 +125,26 @@ export function newView(): View {
     preset = presets.find((p) => p.name === presetSelect.value) ?? preset;
     showPreset();
   });
+  // ---- data: MNIST, a built-in generator or an uploaded dataset ----
+  const datasetSelect = h(
+    'select',
+    // Not name="dataset": a form control of that name would shadow form.dataset.
+    { id: 'dataset-select', name: 'data-source', 'aria-describedby': 'dataset-help' },
+    h('option', { value: 'mnist' }, 'MNIST (28×28, 10 digits)'),
+    h('option', { value: 'oriented-bars' }, 'Oriented bars (16×16, 8 orientations, generated)'),
+    h('option', { value: 'moving-bars' }, 'Moving bars (16×16 ON/OFF events, 8 directions, generated)'),
+  );
+  datasetSelect.addEventListener('change', () => {
+    // Another dataset has its own sizes: leave train/test empty so its defaults apply.
+    for (const b of bound) if (b.spec.path === 'train' || b.spec.path === 'test') b.input.value = datasetSelect.value === 'mnist' && preset ? b.spec.initial(preset.definition) : '';
+  });
+  const datasetField = h(
+    'div',
+    { class: 'field', 'data-field': 'dataset' },
+    h('label', { for: 'dataset-select' }, 'Dataset'),
+    datasetSelect,
+    h('p', { class: 'help', id: 'dataset-help' }, 'Upload your own on the Datasets page. The input layer follows the data’s height × width.'),
+  );
   const submitBtn = h('button', { type: 'submit' }, 'Start experiment');
   const resetBtn = h('button', { type: 'button', class: 'secondary', onclick: () => fillDefaults() }, 'Reset to preset defaults');
   const form = h(
@@ -133,6 +154,7 @@ export function newView(): View {
     h('div', { class: 'field' }, h('label', { for: 'preset-name' }, 'Preset'), presetSelect),
     h('p', { class: 'muted', id: 'preset-description' }, 'Loading presets…'),
     summary,
+    datasetField,
     basic,
     h('details', { class: 'advanced' }, h('summary', {}, 'More settings'), advanced),
     h('div', { class: 'actions' }, submitBtn, resetBtn),
@@ -243,6 +265,9 @@ export function newView(): View {
   /** The preset request from the form; fields left empty are omitted (the server's defaults apply). */
   function formBody(): { body: Record<string, unknown>; local: { b: Bound; message: string }[] } {
     const body: Record<string, unknown> = { preset: preset?.name ?? 'diehl-cook-2015' };
+    const ds = datasetSelect.value;
+    if (ds === 'oriented-bars' || ds === 'moving-bars') body.dataset = { name: ds };
+    else if (ds.startsWith('upload:')) body.dataset = { id: ds.slice('upload:'.length) };
     const local: { b: Bound; message: string }[] = [];
     for (const b of bound) {
       const raw = b.input.value.trim();
@@ -340,11 +365,29 @@ export function newView(): View {
       preset = presets.find((p) => p.name === 'diehl-cook-2015') ?? presets[0] ?? null;
       if (preset) presetSelect.value = preset.name;
       showPreset();
+      if (datasetSelect.value !== 'mnist') datasetSelect.dispatchEvent(new Event('change'));
       form.dataset.ready = 'true';
     },
     (err: unknown) => {
       if (destroyed) return;
       showSummary(summary, err instanceof ApiError ? err.body : String(err));
+    },
+  );
+
+  api.datasets().then(
+    (page) => {
+      if (destroyed) return;
+      for (const d of page.items) {
+        datasetSelect.append(h('option', { value: `upload:${d.id}` }, `${d.name} (${d.shape.height}×${d.shape.width}${d.kind === 'events' ? ' events' : ''}, uploaded)`));
+      }
+      if (wantedDataset && page.items.some((d) => d.id === wantedDataset)) {
+        datasetSelect.value = `upload:${wantedDataset}`;
+        datasetSelect.dispatchEvent(new Event('change'));
+      }
+      datasetSelect.dataset.ready = 'true';
+    },
+    () => {
+      // No dataset list (e.g. no key yet): MNIST and the generators remain.
     },
   );
 

@@ -4,12 +4,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ExperimentStore } from '../../store/store.js';
 import { finishedStatuses } from '../../store/store.js';
 import type { ExperimentService } from '../experiment-service.js';
+import { canSee } from '../ownership.js';
 import { experimentDetail } from '../present.js';
 import { idParams, streamQuery } from '../request-schemas.js';
 import type { StreamHub } from '../stream-hub.js';
 
 /** Close codes (4000–4999 are for applications). */
-export const CloseCode = { notFound: 4404, deleted: 4410, serverError: 1011, goingAway: 1001 } as const;
+export const CloseCode = { notFound: 4404, deleted: 4410, tooMany: 4429, serverError: 1011, goingAway: 1001 } as const;
 
 export async function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; store: ExperimentStore; service: ExperimentService }) {
   app.withTypeProvider<ZodTypeProvider>().get(
@@ -19,10 +20,17 @@ export async function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub;
       // Clients only listen; anything they send is ignored rather than buffered.
       socket.on('message', () => {});
       socket.on('error', (err) => request.log.debug({ err }, 'stream socket error'));
+      const { id } = request.params;
+      // Counted before anything asynchronous, so a burst of upgrades cannot overshoot the limits.
+      const refused = deps.hub.admit(socket, id, request.principal ? `principal:${request.principal.id}` : `ip:${request.ip}`);
+      if (refused) {
+        socket.close(CloseCode.tooMany, refused);
+        return;
+      }
       try {
-        const { id } = request.params;
         const record = await deps.store.get(id);
-        if (!record) {
+        // Another key's experiment looks exactly like a missing one.
+        if (!record || !canSee(request.principal, record.owner)) {
           socket.close(CloseCode.notFound, 'experiment not found');
           return;
         }

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { Limits } from '../../config.js';
+import type { Limits, Principal } from '../../config.js';
 import type { JobRunner } from '../../queue/job-runner.js';
 import type { JobRecorder } from '../../queue/job-recorder.js';
 import { SqlExperimentStore } from '../../store/sql-store.js';
@@ -21,6 +21,7 @@ import { SweepStore, sweepStatuses, type SweepRecord, type SweepStatus, type Tri
 import { ApiError, errorFromZod, notFound } from '../errors.js';
 import type { ExperimentService } from '../experiment-service.js';
 import { checkLimits } from '../limits.js';
+import { canSee, ownerFilter, type RequestPrincipal } from '../ownership.js';
 import { idParams, noQuery } from '../request-schemas.js';
 
 export interface SweepRoutesDeps {
@@ -29,18 +30,13 @@ export interface SweepRoutesDeps {
   recorder: JobRecorder;
   runner: JobRunner;
   limits: Limits;
+  /** The configured principals: trials are submitted as the sweep's owner. */
+  principals?: Principal[];
   settings?: SweepSettings;
 }
 
-interface Principal {
-  id: string;
-  admin?: boolean;
-}
-const principalOf = (request: FastifyRequest): Principal | null => {
-  const p = (request as unknown as { principal?: Principal | null }).principal ?? null;
-  return p && typeof p.id === 'string' ? p : null;
-};
-const visible = (sweep: SweepRecord, p: Principal | null) => !p || p.admin === true || sweep.owner === null || sweep.owner === p.id;
+const principalOf = (request: FastifyRequest): RequestPrincipal | null => request.principal ?? null;
+const visible = (sweep: SweepRecord, p: RequestPrincipal | null) => canSee(p, sweep.owner);
 
 const sweepListQuery = z
   .object({
@@ -139,6 +135,10 @@ export async function sweepRoutes(app: FastifyInstance, deps: SweepRoutesDeps) {
     statuses: deps.recorder,
     log: app.log,
     tickMs: settings.tickMs,
+    ownerOf: (id) => {
+      const p = deps.principals?.find((x) => x.id === id);
+      return p ? { id: p.id, name: p.name, admin: p.admin } : null;
+    },
   });
   const sockets = new Set<WebSocket>();
   app.addHook('onReady', async () => coordinator.start());
@@ -183,7 +183,7 @@ export async function sweepRoutes(app: FastifyInstance, deps: SweepRoutesDeps) {
   r.get('/v1/sweeps', { schema: { querystring: sweepListQuery } }, async (request) => {
     const { status, limit, offset } = request.query;
     const p = principalOf(request);
-    const page = await store.list({ owner: p && !p.admin ? p.id : undefined, status, limit, offset });
+    const page = await store.list({ owner: ownerFilter(p), status, limit, offset });
     const items = [];
     for (const s of page.items) items.push(summary(s, presentTrials(s, await store.trials(s.id))));
     return { items, total: page.total, limit, offset };

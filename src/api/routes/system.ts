@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JobRecorder } from '../../queue/job-recorder.js';
 import type { JobRunner } from '../../queue/job-runner.js';
 import type { ExperimentStore } from '../../store/store.js';
-import { renderMetrics } from '../prometheus.js';
+import type { Metrics } from '../prometheus.js';
 import type { StreamHub } from '../stream-hub.js';
 
 export interface SystemRoutesDeps {
@@ -16,6 +16,9 @@ export interface SystemRoutesDeps {
   root: string;
   /** Serve the landing page at `/` (false when the dashboard is served there). */
   landingPage: boolean;
+  metrics: Metrics;
+  /** API keys are configured: per-experiment series only for admins. */
+  keysConfigured: boolean;
 }
 
 const reason = (err: unknown) => (err instanceof Error ? err.message : String(err));
@@ -55,20 +58,25 @@ export async function systemRoutes(app: FastifyInstance, deps: SystemRoutesDeps)
     });
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
     const [experiments, cluster] = await Promise.all([
       deps.store.countByStatus().catch(() => null),
       deps.runner.clusterStats ? deps.runner.clusterStats().catch(() => null) : Promise.resolve(null),
     ]);
-    const text = renderMetrics({
-      cluster,
-      experiments,
-      runner: deps.runner.stats(),
-      live: deps.recorder.liveProgressAll(),
-      wsClients: deps.hub.clientCount(),
-      stream: deps.hub.counters,
-    });
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+    const text = await deps.metrics.render(
+      {
+        cluster,
+        experiments,
+        runner: deps.runner.stats(),
+        live: deps.recorder.liveProgressAll(),
+        wsClients: deps.hub.clientCount(),
+        stream: deps.hub.counters,
+        checkpoints: { written: deps.recorder.checkpointsWritten, dropped: deps.recorder.checkpointsDropped },
+      },
+      // Experiment ids are how another tenant's experiments would be found.
+      !deps.keysConfigured || request.principal?.admin === true,
+    );
+    return reply.type(deps.metrics.contentType).send(text);
   });
 
   app.get('/openapi.yaml', async (_request, reply) =>

@@ -10,13 +10,18 @@
  * out at its end), validation scores exactly the held-out images, and the test split is read by
  * the test phase alone.
  */
+import type { SpikeTrainInput } from '../../engine/network.js';
 import { MNIST_PIXELS, type MnistData, type MnistSplit } from '../../io/mnist.js';
 import type { ExperimentDefinition } from '../schema.js';
+import { dataShape } from '../topology.js';
+
+/** What one sample presents: an image's pixels (rate-encoded by the engine) or an event stream's spike train. */
+export type Sample = Uint8Array | SpikeTrainInput;
 
 export interface ImageSplit {
   readonly count: number;
-  /** The pixels of image `index` (0..count−1); a view, read-only. */
-  image(index: number): Uint8Array;
+  /** The pixels of image `index` (0..count−1), a read-only view; or its spike train (event streams). */
+  image(index: number): Sample;
   label(index: number): number;
 }
 
@@ -58,7 +63,7 @@ export interface DataUse {
 }
 
 export function planDataUse(def: ExperimentDefinition, data: ExperimentData): DataUse {
-  const { train: perEpoch, validation, test } = def.dataset;
+  const { train: perEpoch, validation, test } = dataShape(def.dataset);
   const poolSize = data.train.count - validation;
   if (poolSize < 0) throw new Error(`validation (${validation}) exceeds the ${data.train.count} training images`);
   if (perEpoch > poolSize) throw new Error(`train (${perEpoch}) exceeds the ${poolSize} training images not held out for validation`);

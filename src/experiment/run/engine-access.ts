@@ -4,15 +4,15 @@
  * replacing the engine's network class is one edit here.
  */
 import { createRecording, loadKernelModule, Network, type SampleRecording } from '../../engine/network.js';
-import type { NetworkSpec, NetworkState } from '../../engine/network.js';
+import type { NetworkSpec, NetworkState, SpikeTrainInput } from '../../engine/network.js';
 import type { StatePart } from './state-part.js';
 
 export { createRecording, type SampleRecording };
 
 /** What the experiment loop needs of a network (a subset of the engine class). */
 export interface ExperimentNetwork {
-  /** Presents one image; returns the excitatory spikes it drew. */
-  runSample(image: Uint8Array, learning: boolean, rec?: SampleRecording | null, extraRateHz?: number): number;
+  /** Presents one image (or an event stream's precomputed spike train); returns the excitatory spikes it drew. */
+  runSample(input: Uint8Array | SpikeTrainInput, learning: boolean, rec?: SampleRecording | null, extraRateHz?: number): number;
   /** Spikes of each excitatory neuron in the last sample. */
   readonly counts: Int32Array;
   /** Input and excitatory spikes of the last sample. */

@@ -23,14 +23,19 @@ export class LabellingWindows {
   private samples = 0;
   private inputSpikes = 0;
   private excitatorySpikes = 0;
-  private readonly votes = new Float64Array(10);
+  private readonly votes: Float64Array;
 
   constructor(
     neurons: number,
     /** Samples per window (labelUpdateInterval). */
     private readonly interval: number,
+    /** Classes of the dataset (10 for MNIST). */
+    classes = 10,
+    /** False for an unlabelled dataset: every label is 0, so there is no accuracy to report. */
+    private readonly labelled = true,
   ) {
-    this.labels = new LabelAssigner(neurons);
+    this.labels = new LabelAssigner(neurons, classes);
+    this.votes = new Float64Array(classes);
   }
 
   /** Scores one training sample with the current labels, then adds its spikes to the window. */
@@ -54,7 +59,7 @@ export class LabellingWindows {
     const summary: WindowSummary = {
       samples: n,
       accuracy:
-        this.labels.assignmentsMade === 0
+        this.labels.assignmentsMade === 0 || !this.labelled
           ? { allActivity: null, proportionWeighting: null }
           : { allActivity: this.correctAllActivity / n, proportionWeighting: this.correctProportion / n },
       spikesPerSample: { input: this.inputSpikes / n, excitatory: this.excitatorySpikes / n },

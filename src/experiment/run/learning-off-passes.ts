@@ -3,6 +3,7 @@
  * pass, and the scoring of validation and test images. Each reads only the index range of the
  * split it is given (data-source.ts decides the ranges).
  */
+import type { Sample } from './data-source.js';
 import { ConfusionMatrix, LabelAssigner } from '../../engine/evaluation.js';
 import type { ImageSplit, IndexRange } from './data-source.js';
 import type { SampleRecording } from './engine-access.js';
@@ -10,11 +11,13 @@ import type { RunControl } from './run-control.js';
 import { Stopwatch } from './throughput.js';
 
 export interface FrozenNetwork {
-  /** Presents one image (with the re-presentation protocol), learning off; returns its spikes. */
-  present(image: Uint8Array, rec: SampleRecording | null): number;
+  /** Presents one sample (with the re-presentation protocol), learning off; returns its spikes. */
+  present(sample: Sample, rec: SampleRecording | null): number;
   /** Spikes of each excitatory neuron in the last presentation. */
   readonly counts: Int32Array;
   readonly neurons: number;
+  /** Classes of the dataset (10 for MNIST). */
+  readonly classes?: number;
 }
 
 /**
@@ -22,7 +25,7 @@ export interface FrozenNetwork {
  * class it responded to most. Null if stopped.
  */
 export async function frozenLabellingPass(net: FrozenNetwork, split: ImageSplit, range: IndexRange, control: RunControl): Promise<LabelAssigner | null> {
-  const labels = new LabelAssigner(net.neurons);
+  const labels = new LabelAssigner(net.neurons, net.classes ?? 10);
   for (let k = range.first; k < range.first + range.count; k++) {
     if (control.stopRequested()) return null;
     net.present(split.image(k), null);
@@ -56,8 +59,8 @@ export async function scoreImages(
   control: RunControl,
   observer: ScoringObserver | null = null,
 ): Promise<Score | null> {
-  const allActivity = new ConfusionMatrix();
-  const proportion = new ConfusionMatrix();
+  const allActivity = new ConfusionMatrix(labels.classes);
+  const proportion = new ConfusionMatrix(labels.classes);
   const votes = new Float64Array(labels.classes);
   let spikes = 0;
   const clock = new Stopwatch();

@@ -4,6 +4,7 @@
  * checkpoints are emitted at their cadences. A stop request ends it with a checkpoint of the
  * point where it stopped.
  */
+import type { Sample } from './data-source.js';
 import { checkpointDue } from './checkpoint.js';
 import type { ImageSplit } from './data-source.js';
 import type { ExperimentNetwork, SampleRecording } from './engine-access.js';
@@ -16,7 +17,7 @@ import type { TrainingSchedule } from './training-schedule.js';
 export interface TrainingPhase {
   net: ExperimentNetwork;
   /** Presents one image with the re-presentation protocol; returns its spikes. */
-  present(image: Uint8Array, learning: boolean, rec: SampleRecording | null): number;
+  present(sample: Sample, learning: boolean, rec: SampleRecording | null): number;
   /** The training split; the schedule only hands out indices of its training pool. */
   images: ImageSplit;
   schedule: TrainingSchedule;
