@@ -391,7 +391,12 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
       // Sorted by objective (descending) first; by the parameter (ascending) after a click.
       expect(await rows.first().getAttribute('data-best')).toBe('true');
       await page.locator('button[data-sort="p:/encoder/maxRateHz"]').click();
-      expect(await rows.locator('td:nth-child(2)').allTextContents()).toEqual(['48', '96', '128']);
+      expect(await rows.locator('td:nth-child(3)').allTextContents()).toEqual(['48', '96', '128']);
+      // Learning curves of the 3 (best) trials, selected by default, overlaid.
+      await expect.poll(() => page.getByTestId('sweep-curves').locator('.u-legend .u-series').count(), { timeout: 10_000 }).toBe(4);
+      expect(await rows.locator('input[type=checkbox]:checked').count()).toBe(3);
+      await rows.first().locator('input[type=checkbox]').uncheck();
+      await expect.poll(() => page.getByTestId('sweep-curves').locator('.u-legend .u-series').count(), { timeout: 10_000 }).toBe(3);
       await page.screenshot({ path: path.join(outDir, 'sweep-1280x800.png') });
       expect(pageErrors).toEqual([]);
     } catch (err) {

@@ -1,10 +1,12 @@
 /**
  * #/sweeps: the list of parameter sweeps; #/sweeps/:id: one sweep — its trials in a sortable
  * table (click a header), the objective against each parameter (one dot per trial, the best
- * ringed), the best trial with its test accuracy, CSV download and cancel. Refreshes every 2 s
+ * larger), learning curves of up to 6 selected trials overlaid (the best ones at first), the
+ * best trial with its test accuracy, CSV download and cancel. Refreshes every 2 s
  * while the sweep runs. Start a sweep with POST /v1/sweeps (README, "Parameter sweeps").
  */
-import { api, ApiError, withKey, type SweepDetail, type SweepTrial } from '../api.js';
+import { api, ApiError, withKey, type SweepDetail, type SweepTrial, type WindowMetrics } from '../api.js';
+import { LineChart } from '../charts.js';
 import { append, clear, dateTime, h, pct } from '../util.js';
 import type { View } from './view.js';
 
@@ -147,8 +149,68 @@ export function sweepView(id: string): View {
   const head = h('div', { 'data-testid': 'sweep-head' });
   const charts = h('div', { class: 'sweep-charts' });
   const table = h('div', { class: 'table-wrap', 'data-testid': 'sweep-trials' });
+  const curvesBox = h('div', { 'data-testid': 'sweep-curves' });
+  const selected = new Set<string>();
+  let selectionTouched = false;
+  let chart: LineChart | null = null;
+  const metricsCache = new Map<string, WindowMetrics[]>();
+  const palette = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2'];
+  let curvesKey = '';
   const errorBox = h('p', { class: 'error', role: 'alert', hidden: true });
-  const el = h('section', { class: 'list-view' }, title, errorBox, head, h('div', { class: 'card' }, charts), h('div', { class: 'card' }, table));
+  const el = h(
+    'section',
+    { class: 'list-view' },
+    title,
+    errorBox,
+    head,
+    h('div', { class: 'card' }, charts),
+    h('div', { class: 'card' }, h('h2', {}, 'Learning curves of the selected trials'), curvesBox),
+    h('div', { class: 'card' }, table),
+  );
+
+  async function drawCurves(s: SweepDetail) {
+    const trials = s.items.filter((t) => t.experimentId && selected.has(t.experimentId));
+    const key = trials.map((t) => `${t.experimentId}:${t.status}`).join(',') + (s.status === 'running' ? `@${Date.now()}` : '');
+    if (key === curvesKey) return;
+    curvesKey = key;
+    const series = await Promise.all(
+      trials.map(async (t) => {
+        const id = t.experimentId!;
+        let items = metricsCache.get(id);
+        if (!items) {
+          items = (await api.metrics(id)).items;
+          if (t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled') metricsCache.set(id, items);
+        }
+        return { t, items };
+      }),
+    );
+    if (destroyed) return;
+    chart?.destroy();
+    chart = null;
+    clear(curvesBox);
+    if (series.length === 0) {
+      curvesBox.append(h('p', { class: 'muted' }, 'Select trials in the table (up to 6).'));
+      return;
+    }
+    const xs = [...new Set(series.flatMap((x) => x.items.map((m) => m.samplesSeen)))].sort((a, b) => a - b);
+    const paths = s.request.parameters.map((p) => p.path);
+    chart = new LineChart(curvesBox, {
+      title: 'Accuracy of each labelling window (all-activity)',
+      xLabel: 'training samples',
+      yLabel: 'accuracy',
+      yRange: [0, 1],
+      yValues: (v) => `${Math.round(v * 100)}%`,
+      series: series.map(({ t }, i) => ({
+        label: `#${t.point} ${paths.map((p) => fmt(t.parameters[p])).join(' ')} s${t.seed} r${t.stage}`,
+        stroke: palette[i % palette.length]!,
+        points: true,
+      })),
+    });
+    chart.setData([xs, ...series.map(({ items }) => {
+      const at = new Map(items.map((m) => [m.samplesSeen, m.accuracy.allActivity]));
+      return xs.map((x) => at.get(x) ?? null);
+    })]);
+  }
 
   const value = (t: SweepTrial, key: SortKey): number | string => {
     if (key.startsWith('p:')) {
@@ -205,6 +267,12 @@ export function sweepView(id: string): View {
     const paths = s.request.parameters.map((p) => p.path);
     charts.append(h('h2', {}, 'Objective against each parameter'), h('div', { class: 'sweep-scatter-row' }, ...paths.map((p) => scatter(s, p))));
 
+    if (!selectionTouched) {
+      selected.clear();
+      const ranked = s.items.filter((t) => t.experimentId && t.objective !== null).sort((a, b) => b.objective! - a.objective!);
+      for (const t of ranked.slice(0, 3)) selected.add(t.experimentId!);
+    }
+    void drawCurves(s).catch((err: Error) => showError(err));
     const rows = [...s.items].sort((a, b) => {
       const va = value(a, sort.key);
       const vb = value(b, sort.key);
@@ -244,7 +312,7 @@ export function sweepView(id: string): View {
       h(
         'table',
         { class: 'list' },
-        h('thead', {}, h('tr', {}, ...cols.map(th))),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Curve'), ...cols.map(th))),
         h(
           'tbody',
           {},
@@ -252,6 +320,24 @@ export function sweepView(id: string): View {
             h(
               'tr',
               { 'data-best': t.experimentId !== null && t.experimentId === best?.experimentId ? 'true' : null },
+              h(
+                'td',
+                {},
+                t.experimentId
+                  ? h('input', {
+                      type: 'checkbox',
+                      'aria-label': `learning curve of trial ${t.point}, seed ${t.seed}, rung ${t.stage}`,
+                      checked: selected.has(t.experimentId),
+                      disabled: !selected.has(t.experimentId) && selected.size >= 6,
+                      onchange: (ev: Event) => {
+                        selectionTouched = true;
+                        if ((ev.target as HTMLInputElement).checked) selected.add(t.experimentId!);
+                        else selected.delete(t.experimentId!);
+                        if (last) render(last);
+                      },
+                    })
+                  : null,
+              ),
               h('td', {}, t.experimentId ? h('a', { href: `#/experiments/${encodeURIComponent(t.experimentId)}` }, String(t.point)) : String(t.point)),
               ...paths.map((p) => h('td', {}, fmt(t.parameters[p]))),
               h('td', {}, String(t.seed)),
@@ -291,6 +377,7 @@ export function sweepView(id: string): View {
     destroy() {
       destroyed = true;
       if (timer) clearTimeout(timer);
+      chart?.destroy();
     },
   };
 }
