@@ -398,6 +398,19 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
       await rows.first().locator('input[type=checkbox]').uncheck();
       await expect.poll(() => page.getByTestId('sweep-curves').locator('.u-legend .u-series').count(), { timeout: 10_000 }).toBe(3);
       await page.screenshot({ path: path.join(outDir, 'sweep-1280x800.png') });
+
+      // Compare the 2 still selected: the differing field (the rate) highlighted, curves, receptive fields.
+      await page.getByTestId('compare-link').click();
+      await page.waitForURL(/#\/compare\?ids=/);
+      const diff = page.getByTestId('compare-diff');
+      await diff.waitFor({ timeout: 10_000 });
+      expect(await diff.locator('tbody tr').evaluateAll((trs: any[]) => trs.map((tr) => tr.dataset.path))).toEqual(['/encoder/maxRateHz']);
+      expect(await diff.locator('td.diff').count()).toBe(2);
+      await expect.poll(() => page.getByTestId('compare-curves').locator('.u-legend .u-series').count(), { timeout: 10_000 }).toBe(3);
+      await expect
+        .poll(() => page.getByTestId('compare-rf').locator('img').evaluateAll((imgs: any[]) => imgs.filter((i) => i.complete && i.naturalWidth > 0).length), { timeout: 10_000 })
+        .toBe(2);
+      await page.screenshot({ path: path.join(outDir, 'compare-1280x800.png'), fullPage: true });
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await page.screenshot({ path: path.join(outDir, 'failure-sweep.png'), fullPage: true }).catch(() => {});

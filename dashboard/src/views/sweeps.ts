@@ -265,6 +265,10 @@ export function sweepView(id: string): View {
     ]);
     clear(charts);
     const paths = s.request.parameters.map((p) => p.path);
+    const compareIds = [...selected];
+    if (compareIds.length >= 2) {
+      charts.append(h('p', {}, h('a', { href: `#/compare?ids=${compareIds.map(encodeURIComponent).join(',')}`, 'data-testid': 'compare-link' }, `Compare the ${compareIds.length} selected trials`)));
+    }
     charts.append(h('h2', {}, 'Objective against each parameter'), h('div', { class: 'sweep-scatter-row' }, ...paths.map((p) => scatter(s, p))));
 
     if (!selectionTouched) {
