@@ -71,9 +71,9 @@ describe.skipIf(!available)('distributed sweep: 2 API processes, 2 workers, one 
   it('completes with each trial bit-identical to an uninterrupted run', async () => {
     const res = await post(`${apiA.url}/v1/sweeps`, {
       name: 'distributed',
-      base: { preset: 'diehl-cook-2015', neurons: 20, train: 3000, validation: 200, test: 100, seed: 5, labelUpdateInterval: 250, checkpointEvery: 250 },
+      base: { preset: 'diehl-cook-2015', neurons: 20, train: 4000, validation: 200, test: 100, seed: 5, labelUpdateInterval: 250, checkpointEvery: 250 },
       parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [64, 96, 128] }],
-      successiveHalving: { rungs: [1500], keep: 0.5 },
+      successiveHalving: { rungs: [2000], keep: 0.5 },
     });
     const created = await json(res);
     expect(res.status, JSON.stringify(created)).toBe(201);
@@ -85,7 +85,7 @@ describe.skipIf(!available)('distributed sweep: 2 API processes, 2 workers, one 
         for (const t of sw.items) {
           if (t.status !== 'running') continue;
           const e = await json(await fetch(`${apiB.url}/v1/experiments/${t.experimentId}`));
-          if (e.status === 'running' && e.checkpoint && e.checkpoint.samplesDone < 1500) return e;
+          if (e.status === 'running' && e.checkpoint && e.checkpoint.samplesDone < 2000) return e;
         }
         return undefined;
       },
