@@ -120,12 +120,13 @@ export class DatasetStore {
   }
 
   /** Queued or running experiments that train on the dataset. */
-  async usedBy(id: string): Promise<string[]> {
-    const rows = await this.db.query<{ id: string }>(
-      `SELECT id FROM ${this.experiments} WHERE status IN ('queued', 'running') AND definition->'dataset'->>'id' = $1 ORDER BY seq LIMIT 10`,
+  /** Queued or running experiments on this dataset, with their owners (callers show only what the requester may see). */
+  async usedBy(id: string): Promise<{ id: string; owner: string | null }[]> {
+    const rows = await this.db.query<{ id: string; owner: string | null }>(
+      `SELECT id, owner FROM ${this.experiments} WHERE status IN ('queued', 'running') AND definition->'dataset'->>'id' = $1 ORDER BY seq LIMIT 10`,
       [id],
     );
-    return rows.map((r) => r.id);
+    return rows.map((r) => ({ id: r.id, owner: r.owner ?? null }));
   }
 
   /** Deletes the record, and the bytes when no other record shares them. */

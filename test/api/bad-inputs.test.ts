@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectDocumented } from '../helpers/openapi.js';
 import { json, post, startServer, waitFor, type TestServer } from '../helpers/server.js';
 import { openStream } from '../helpers/ws.js';
+import { smallNetwork } from '../helpers/small-network.js';
 
 let server: TestServer;
 let finishedId: string;
@@ -47,19 +48,7 @@ interface Case {
 const image = () => new Array(784).fill(0);
 const experimentsPath = () => '/v1/experiments';
 const fullDefinition = (patch: (d: any) => void) => {
-  const d = {
-    layers: [
-      { id: 'X', type: 'input', size: 784 },
-      { id: 'Ae', type: 'adaptive-lif', size: 10 },
-      { id: 'Ai', type: 'lif', size: 10 },
-    ],
-    connections: [
-      { from: 'X', to: 'Ae', type: 'dense' },
-      { from: 'Ae', to: 'Ai', type: 'one-to-one', weight: 22.5 },
-      { from: 'Ai', to: 'Ae', type: 'all-but-self', weight: -120 },
-    ],
-    dataset: { train: 10, test: 10 },
-  };
+  const d = smallNetwork({ dataset: { train: 10, test: 10 } });
   patch(d);
   return JSON.stringify(d);
 };

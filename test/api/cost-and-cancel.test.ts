@@ -18,11 +18,21 @@ afterAll(async () => {
 
 const small = { preset: 'diehl-cook-2015', neurons: 10, train: 20, test: 10 };
 /**
- * One sample of this runs for many seconds inside the engine: 1,000,000 simulated rest steps of a
- * 1,000-neuron network with its state carried over, in one kernel call that never looks at the
+ * One sample of this runs for seconds inside the engine: 200,000 simulated rest steps of a
+ * 3,000-neuron network with its state carried over, in one kernel call that never looks at the
  * stop flag.
  */
-const longSample = { preset: 'diehl-cook-2015-original', neurons: 1000, train: 5, test: 0, timePerSampleMs: 1, dtMs: 0.01, restBetweenSamplesMs: 10_000 };
+const longSample = {
+  preset: 'diehl-cook-2015-original',
+  neurons: 3000,
+  train: 5,
+  test: 0,
+  labelSamples: 1,
+  representBelowSpikes: 0,
+  timePerSampleMs: 1,
+  dtMs: 0.05,
+  restBetweenSamplesMs: 10_000,
+};
 
 const get = async (id: string) => json(await fetch(`${server.url}/v1/experiments/${id}`));
 const total = async () => (await json(await fetch(`${server.url}/v1/experiments`))).total as number;

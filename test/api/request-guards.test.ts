@@ -7,25 +7,12 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectDocumented } from '../helpers/openapi.js';
 import { json, post, startServer, type TestServer } from '../helpers/server.js';
+import { smallNetwork } from '../helpers/small-network.js';
 import { openStream } from '../helpers/ws.js';
 
 const scripted = new URL('../queue/fixtures/scripted-engine.ts', import.meta.url);
-const definition = (name = 'x', train = 60_000) => ({
-  name,
-  restBetweenSamplesMs: 20,
-  layers: [
-    { id: 'X', type: 'input', size: 784 },
-    { id: 'Ae', type: 'adaptive-lif', size: 10 },
-    { id: 'Ai', type: 'lif', size: 10 },
-  ],
-  connections: [
-    { from: 'X', to: 'Ae', type: 'dense' },
-    { from: 'Ae', to: 'Ai', type: 'one-to-one', weight: 22.5 },
-    { from: 'Ai', to: 'Ae', type: 'all-but-self', weight: -120 },
-  ],
-  dataset: { train, test: 0 },
-  checkpointEvery: 0,
-});
+const definition = (name = 'x', train = 60_000) =>
+  smallNetwork({ name, restBetweenSamplesMs: 20, dataset: { train, test: 0 }, checkpointEvery: 0 });
 
 /** A raw request, so Host and the URL go out exactly as written (fetch normalizes both). */
 function raw(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: any }> {

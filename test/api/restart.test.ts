@@ -47,13 +47,14 @@ describe('restart mid-run', () => {
     // A second experiment still queued behind it must be queued again after the restart.
     const { id: queuedId } = await json(await post(`${first.url}/v1/experiments`, { ...definition, train: 100 }));
 
-    // Stop as soon as a checkpoint is stored, well before the end.
+    // Stop once a checkpoint is stored and training has moved past it, well before the end (so the
+    // shutdown's own checkpoint is a later point than the periodic one, however loaded the machine).
     const checkpointed = await waitFor(
       async () => {
         const e = await getExperiment(first, id);
-        return e.checkpoint ? e : undefined;
+        return e.checkpoint && e.progress?.phase === 'train' && e.progress.done > e.checkpoint.samplesDone ? e : undefined;
       },
-      { intervalMs: 5, what: 'first checkpoint' },
+      { intervalMs: 5, what: 'training past the first checkpoint' },
     );
     await first.close();
     servers.length = 0;

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectDocumented } from '../helpers/openapi.js';
 import { json, post, startServer, tempDir, waitFor, type TestServer } from '../helpers/server.js';
+import { smallNetwork } from '../helpers/small-network.js';
 import { openStream } from '../helpers/ws.js';
 
 const scripted = new URL('../queue/fixtures/scripted-engine.ts', import.meta.url);
@@ -36,22 +37,12 @@ afterAll(async () => {
 });
 
 /** A scripted job that runs until cancelled (each sample busy-waits 20 ms). */
-const long = {
+const long = smallNetwork({
   name: 'long',
   restBetweenSamplesMs: 20,
-  layers: [
-    { id: 'X', type: 'input', size: 784 },
-    { id: 'Ae', type: 'adaptive-lif', size: 10 },
-    { id: 'Ai', type: 'lif', size: 10 },
-  ],
-  connections: [
-    { from: 'X', to: 'Ae', type: 'dense' },
-    { from: 'Ae', to: 'Ai', type: 'one-to-one', weight: 22.5 },
-    { from: 'Ai', to: 'Ae', type: 'all-but-self', weight: -120 },
-  ],
   dataset: { train: 50_000, test: 0 },
   checkpointEvery: 0,
-};
+});
 
 async function submit(who: keyof typeof keys, body: object = long) {
   const res = await post(`${server.url}/v1/experiments`, body, as(who));

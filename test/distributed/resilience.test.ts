@@ -169,7 +169,14 @@ describe.skipIf(!available)('running with Redis and PostgreSQL', () => {
     );
     expect(failed.error).toMatch(/nonexistent/);
     expect(failed.attempts).toBe(2);
-    const metrics = await (await fetch(`${api!.url}/metrics`)).text();
+    // Queue counts are read from Redis when /metrics is scraped; the failed job may take a moment to be counted there.
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`${api!.url}/metrics`)).text();
+        return /^spikelab_queue_jobs\{state="failed"\} 1$/m.test(text) ? text : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: 'the failed job in the queue metrics' },
+    );
     expect(metrics).toMatch(/^spikelab_jobs_retried_total 1$/m);
     expect(metrics).toMatch(/^spikelab_queue_jobs\{state="failed"\} 1$/m);
     expect(metrics).toMatch(/^spikelab_experiments\{status="failed"\} 1$/m);

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { json, post, startServer, waitFor, type TestServer } from '../helpers/server.js';
+import { smallNetwork } from '../helpers/small-network.js';
 
 const scripted = new URL('./fixtures/scripted-engine.ts', import.meta.url);
 const INTERVAL_MS = 1000;
@@ -26,23 +27,13 @@ afterAll(async () => {
   await server?.close();
 });
 
-const storm = {
+const storm = smallNetwork({
   name: 'big-checkpoints',
   restBetweenSamplesMs: 10,
-  layers: [
-    { id: 'X', type: 'input', size: 784 },
-    { id: 'Ae', type: 'adaptive-lif', size: 10 },
-    { id: 'Ai', type: 'lif', size: 10 },
-  ],
-  connections: [
-    { from: 'X', to: 'Ae', type: 'dense' },
-    { from: 'Ae', to: 'Ai', type: 'one-to-one', weight: 22.5 },
-    { from: 'Ai', to: 'Ae', type: 'all-but-self', weight: -120 },
-  ],
   dataset: { train: 60_000, test: 0 },
   stream: { progressEvery: 10 },
   checkpointEvery: 1,
-};
+});
 
 it('checkpointing every sample stays bounded in writes and memory, and a cancel acts at once', async () => {
   global.gc?.();

@@ -222,6 +222,10 @@ export async function datasetRoutes(app: FastifyInstance, deps: DatasetRoutesDep
     return { files, fields };
   }
 
+  /** The queued or running experiments on a dataset that the requester may see. */
+  const visibleUsers = async (request: FastifyRequest, id: string): Promise<string[]> =>
+    (await datasets.usedBy(id)).filter((u) => canSee(principalOf(request), u.owner)).map((u) => u.id);
+
   r.get('/v1/datasets', { schema: { querystring: listQuery } }, async (request) => {
     const { limit, offset } = request.query;
     const principal = principalOf(request);
@@ -231,7 +235,7 @@ export async function datasetRoutes(app: FastifyInstance, deps: DatasetRoutesDep
 
   r.get('/v1/datasets/:id', { schema: { params: idParams, querystring: noQuery } }, async (request) => {
     const record = await visible(request, request.params.id);
-    return { ...datasetDetail(record), usedBy: await datasets.usedBy(record.id) };
+    return { ...datasetDetail(record), usedBy: await visibleUsers(request, record.id) };
   });
 
   r.get('/v1/datasets/:id/preview.png', { schema: { params: idParams, querystring: previewQuery } }, async (request, reply) => {
@@ -266,7 +270,11 @@ export async function datasetRoutes(app: FastifyInstance, deps: DatasetRoutesDep
     const record = await visible(request, request.params.id);
     const users = await datasets.usedBy(record.id);
     if (users.length > 0) {
-      throw new ApiError(409, 'conflict', `dataset ${record.id} is used by queued or running experiment(s) ${users.join(', ')}; cancel them or wait until they finish`);
+      // Another key's experiments are counted, never named: ids cannot be probed through a dataset.
+      const mine = users.filter((u) => canSee(principalOf(request), u.owner)).map((u) => u.id);
+      const others = users.length - mine.length;
+      const named = [mine.length > 0 ? `experiment(s) ${mine.join(', ')}` : '', others > 0 ? `${others} experiment(s) of other keys` : ''].filter(Boolean).join(' and ');
+      throw new ApiError(409, 'conflict', `dataset ${record.id} is used by queued or running ${named}; cancel them or wait until they finish`);
     }
     await datasets.delete(record.id);
     return reply.code(204).send();
