@@ -278,3 +278,20 @@ describe('sweep owners', () => {
     }
   });
 });
+
+describe('sweep stream limits', () => {
+  it('counts sweep streams with the client’s other streams (4429 over MAX_STREAMS_PER_CLIENT)', async () => {
+    const s = await startServer({ MAX_STREAMS_PER_CLIENT: '1' });
+    try {
+      // Long enough to be running while both streams connect.
+      const { created } = await createSweep(s, { base: { ...tiny, train: 20000, validation: 1000 }, parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [64] }] });
+      const first = openStream(`${s.wsUrl}/v1/sweeps/${created.id}/stream`);
+      await waitFor(() => texts(first.frames).some((m) => m.type === 'hello'), { what: 'hello' });
+      const second = openStream(`${s.wsUrl}/v1/sweeps/${created.id}/stream`);
+      expect((await second.closed).code).toBe(4429);
+      first.ws.close();
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -23,6 +23,7 @@ import type { ExperimentService } from '../experiment-service.js';
 import { checkLimits } from '../limits.js';
 import { canSee, ownerFilter, type RequestPrincipal } from '../ownership.js';
 import { idParams, noQuery } from '../request-schemas.js';
+import type { StreamHub } from '../stream-hub.js';
 
 export interface SweepRoutesDeps {
   service: ExperimentService;
@@ -30,6 +31,8 @@ export interface SweepRoutesDeps {
   recorder: JobRecorder;
   runner: JobRunner;
   limits: Limits;
+  /** Counts sweep streams against the per-client stream limits (MAX_STREAMS_PER_CLIENT …). */
+  hub?: Pick<StreamHub, 'admit'>;
   /** The configured principals: trials are submitted as the sweep's owner. */
   principals?: Principal[];
   settings?: SweepSettings;
@@ -54,7 +57,7 @@ const sweepListQuery = z
   })
   .strict();
 
-const CloseCode = { notFound: 4404, deleted: 4410, goingAway: 1001 } as const;
+const CloseCode = { notFound: 4404, deleted: 4410, tooMany: 4429, goingAway: 1001 } as const;
 
 /** Trials as responses show them: parameters, status (or `stopped` by successive halving), objective, samples/s. */
 function presentTrials(sweep: SweepRecord, rows: TrialRow[]) {
@@ -243,6 +246,12 @@ export async function sweepRoutes(app: FastifyInstance, deps: SweepRoutesDeps) {
     socket.on('message', () => {});
     socket.on('error', (err) => request.log.debug({ err }, 'sweep stream socket error'));
     const id = request.params.id;
+    // Counted before anything asynchronous, with the experiment streams of the same client.
+    const refused = deps.hub?.admit(socket, `sweep:${id}`, request.principal ? `principal:${request.principal.id}` : `ip:${request.ip}`);
+    if (refused) {
+      socket.close(CloseCode.tooMany, refused.replace('this experiment', 'this sweep'));
+      return;
+    }
     const sweep = await store.get(id).catch(() => null);
     if (!sweep || !visible(sweep, principalOf(request))) {
       socket.close(CloseCode.notFound, 'sweep not found');
