@@ -256,7 +256,52 @@ export interface ListPage {
   offset: number;
 }
 
+export interface SweepTrial {
+  experimentId: string | null;
+  point: number;
+  seed: number;
+  stage: number;
+  trainSamples: number | null;
+  parameters: Record<string, unknown>;
+  status: string;
+  stopped: boolean;
+  objective: number | null;
+  samplesPerSec: number | null;
+}
+
+export interface SweepBest {
+  point: number;
+  seed: number;
+  experimentId: string;
+  parameters: Record<string, unknown>;
+  objective: number;
+  pointObjective: number;
+  testAccuracy: Accuracy | null;
+}
+
+export interface SweepSummary {
+  id: string;
+  name: string;
+  status: 'running' | 'completed' | 'failed' | 'cancelled';
+  createdAt: string;
+  finishedAt: string | null;
+  objective: string;
+  stage: number;
+  stages: (number | null)[];
+  trials: Record<'total' | 'pending' | 'queued' | 'running' | 'completed' | 'failed' | 'cancelled' | 'stopped', number>;
+  best: SweepBest | null;
+  error: string | null;
+}
+
+export interface SweepDetail extends SweepSummary {
+  request: { parameters: { type: string; path: string }[] };
+  items: SweepTrial[];
+}
+
 export const api = {
+  sweeps: (signal?: AbortSignal) => request<{ items: SweepSummary[]; total: number }>('GET', '/v1/sweeps?limit=100', undefined, signal),
+  sweep: (id: string, signal?: AbortSignal) => request<SweepDetail>('GET', `/v1/sweeps/${encodeURIComponent(id)}`, undefined, signal),
+  cancelSweep: (id: string) => request<SweepDetail>('POST', `/v1/sweeps/${encodeURIComponent(id)}/cancel`),
   presets: () => request<{ items: Preset[] }>('GET', '/v1/presets'),
   list: (q: { status?: Status[]; limit?: number; offset?: number }, signal?: AbortSignal) => {
     const p = new URLSearchParams();

@@ -8,6 +8,8 @@ import { api, getApiKey, onApiKeyChange, onUnauthorized, setApiKey } from './api
 import { h, setText } from './util.js';
 import { experimentView } from './views/experiment.js';
 import { datasetsView } from './views/datasets.js';
+import { sweepListView, sweepView } from './views/sweeps.js';
+import { compareView } from './views/compare.js';
 import { listView } from './views/list.js';
 import { newView } from './views/new.js';
 import type { View } from './views/view.js';
@@ -31,6 +33,8 @@ function route(): void {
   let next: View;
   if (parts[0] === 'new') next = newView(params);
   else if (parts[0] === 'datasets') next = datasetsView();
+  else if (parts[0] === 'compare') next = compareView(params);
+  else if (parts[0] === 'sweeps') next = parts[1] ? sweepView(decodeURIComponent(parts[1])) : sweepListView();
   else if (parts[0] === 'experiments' && parts[1]) next = experimentView(decodeURIComponent(parts[1]));
   else next = listView(params);
 
@@ -39,7 +43,7 @@ function route(): void {
   main.replaceChildren(next.el);
   document.title = `${next.title} · SpikeLab`;
   for (const a of nav.querySelectorAll('a')) {
-    const page = parts[0] === 'new' || parts[0] === 'datasets' ? `#/${parts[0]}` : '#/experiments';
+    const page = parts[0] === 'new' || parts[0] === 'datasets' || parts[0] === 'sweeps' ? `#/${parts[0]}` : '#/experiments';
     const active = a.getAttribute('href') === page;
     if (active) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -33,6 +33,7 @@ import { repoRoot } from './repo-root.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { streamRoutes, CloseCode } from './routes/stream.js';
+import { sweepRoutes } from './routes/sweeps.js';
 import { systemRoutes } from './routes/system.js';
 import { StreamHub } from './stream-hub.js';
 
@@ -213,6 +214,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(streamRoutes, { hub, store, service });
   await rmUploads(uploadDir);
   await app.register(datasetRoutes, { datasets, settings: config.datasets, uploadDir });
+  await app.register(sweepRoutes, { service, store, recorder, runner, hub, limits: config.limits, principals: config.principals });
 
   app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
   let reconcileTimer: NodeJS.Timeout | undefined;

@@ -100,7 +100,7 @@ export class SqlExperimentStore implements ExperimentStore {
     return this.db.kind;
   }
 
-  /** The SQL client and schema, for the dataset records and chunks that live in the same database. */
+  /** The SQL client and schema, for modules whose tables live in the same database (datasets, sweeps). */
   get sql(): { client: SqlClient; schema: string } {
     return { client: this.db, schema: this.schema };
   }

@@ -5,7 +5,8 @@
  * run, compare two receptive-field snapshots pixel by pixel, read the finished accuracy and
  * confusion matrix, and download the weights; upload a dataset through the Datasets page (a bad
  * file first: the error appears next to its field), train on it from the form and see 16×16
- * receptive fields; see the tuning plots of an oriented-bars run.
+ * receptive fields; see the tuning plots of an oriented-bars run; open a sweep's page (sorted
+ * trial table, objective against the parameter, the best trial).
  *
  * Needs `npm run build` first (`npm test` does it). When chromium is missing the test is skipped
  * locally and fails under CI=true (.ci/run installs chromium). Screenshots go to test-output/.
@@ -355,6 +356,64 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
       expect(pageErrors).toEqual([]);
     } catch (err) {
       await page.screenshot({ path: path.join(outDir, 'failure-datasets.png'), fullPage: true }).catch(() => {});
+      throw new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('shows a sweep: trials in a sortable table, objective against the parameter, the best with its test accuracy', async () => {
+    const res = await fetch(`${base}/v1/sweeps`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'e2e rates',
+        base: { preset: 'diehl-cook-2015', neurons: 16, train: 300, validation: 100, test: 100, labelUpdateInterval: 100 },
+        parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [48, 96, 128] }],
+      }),
+    });
+    expect(res.status).toBe(201);
+    const sweep = (await res.json()) as { id: string };
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    try {
+      await page.goto(`${base}/#/sweeps`);
+      await page.getByTestId('sweep-list').getByRole('link', { name: 'e2e rates' }).click();
+      await page.waitForURL(new RegExp(`#/sweeps/${sweep.id}$`));
+      await page.getByTestId('sweep-best').waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('sweep-head').textContent()).toMatch(/completed.*3\/3 trials completed/);
+      expect(await page.getByTestId('sweep-best').textContent()).toMatch(/\/encoder\/maxRateHz = \d+.*validation \d+\.\d%.*test \d+\.\d%/);
+      expect(await page.getByTestId('sweep-scatter').locator('circle').count()).toBe(3);
+      const rows = page.getByTestId('sweep-trials').locator('tbody tr');
+      expect(await rows.count()).toBe(3);
+      // Sorted by objective (descending) first; by the parameter (ascending) after a click.
+      expect(await rows.first().getAttribute('data-best')).toBe('true');
+      await page.locator('button[data-sort="p:/encoder/maxRateHz"]').click();
+      expect(await rows.locator('td:nth-child(3)').allTextContents()).toEqual(['48', '96', '128']);
+      // Learning curves of the 3 (best) trials, selected by default, overlaid.
+      await expect.poll(() => page.getByTestId('sweep-curves').locator('.u-legend .u-series').count(), { timeout: 10_000 }).toBe(4);
+      expect(await rows.locator('input[type=checkbox]:checked').count()).toBe(3);
+      await rows.first().locator('input[type=checkbox]').uncheck();
+      await expect.poll(() => page.getByTestId('sweep-curves').locator('.u-legend .u-series').count(), { timeout: 10_000 }).toBe(3);
+      await page.screenshot({ path: path.join(outDir, 'sweep-1280x800.png') });
+
+      // Compare the 2 still selected: the differing field (the rate) highlighted, curves, receptive fields.
+      await page.getByTestId('compare-link').click();
+      await page.waitForURL(/#\/compare\?ids=/);
+      const diff = page.getByTestId('compare-diff');
+      await diff.waitFor({ timeout: 10_000 });
+      expect(await diff.locator('tbody tr').evaluateAll((trs: any[]) => trs.map((tr) => tr.dataset.path))).toEqual(['/encoder/maxRateHz']);
+      expect(await diff.locator('td.diff').count()).toBe(2);
+      await expect.poll(() => page.getByTestId('compare-curves').locator('.u-legend .u-series').count(), { timeout: 10_000 }).toBe(3);
+      await expect
+        .poll(() => page.getByTestId('compare-rf').locator('img').evaluateAll((imgs: any[]) => imgs.filter((i) => i.complete && i.naturalWidth > 0).length), { timeout: 10_000 })
+        .toBe(2);
+      await page.screenshot({ path: path.join(outDir, 'compare-1280x800.png'), fullPage: true });
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      await page.screenshot({ path: path.join(outDir, 'failure-sweep.png'), fullPage: true }).catch(() => {});
       throw new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
     } finally {
       await context.close();

@@ -1,0 +1,228 @@
+/**
+ * Sweep throughput (part of `npm run bench`): one 16-trial sweep (8 points × 2 seeds) of
+ * 100-neuron, 10,000-sample trials through one API process of distributed mode, first with 1
+ * worker process, then with 2 (all compiled, child processes). Prints both wall times (POST →
+ * sweep completed), their ratio, and the queueing overhead per trial as the store records it:
+ * sweep submission → first trial start, and (1-worker run, trials back to back) each trial's
+ * finish → the next trial's start. Uses REDIS_URL / DATABASE_URL (default: this machine's) with a
+ * key prefix and schema of its own, removed afterwards; prints "skipped" when they do not answer.
+ *
+ *   npm run build && node dist/bench/sweeps.js [--neurons 100] [--train 10000]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { probeRedis } from '../src/queue/redis.js';
+import { probePostgres } from '../src/store/sql-client.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const { values: args } = parseArgs({
+  options: {
+    neurons: { type: 'string', default: '100' },
+    train: { type: 'string', default: '10000' },
+  },
+});
+
+interface Child {
+  proc: ChildProcess;
+  ready: Promise<string>;
+}
+
+function startChild(script: string, env: Record<string, string>, readyMsg: (msg: string) => string | null): Child {
+  const proc = spawn(process.execPath, [join(root, script)], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const ready = new Promise<string>((resolveReady, reject) => {
+    let buf = '';
+    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      buf += chunk;
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          const hit = readyMsg(String((JSON.parse(line) as { msg?: unknown }).msg ?? ''));
+          if (hit !== null) resolveReady(hit);
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`${script} exited with code ${code}`)));
+  });
+  return { proc, ready };
+}
+
+/** How much CPU-bound work 2 threads do compared with 1 right now (2.0 = two free cores): the best ratio possible. */
+async function parallelCapacity(): Promise<number> {
+  const spin = (threads: number) =>
+    Promise.all(
+      Array.from(
+        { length: threads },
+        () =>
+          new Promise<number>((resolveSpin, reject) => {
+            const w = new Worker(
+              `const { parentPort } = require('node:worker_threads');
+               const t = performance.now(); let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7;
+               parentPort.postMessage(performance.now() - t + (x < 0 ? 1 : 0));`,
+              { eval: true },
+            );
+            w.once('message', (ms: number) => resolveSpin(ms));
+            w.once('error', reject);
+          }),
+      ),
+    );
+  const [one] = await spin(1);
+  const two = await spin(2);
+  return (2 * one!) / Math.max(...two);
+}
+
+async function stop(child: Child): Promise<void> {
+  if (child.proc.exitCode !== null) return;
+  const exited = new Promise((r) => child.proc.once('exit', r));
+  child.proc.kill('SIGTERM');
+  await exited;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+interface TrialTimes {
+  startedAt: number;
+  finishedAt: number;
+}
+
+async function main() {
+  for (const f of ['dist/src/server.js', 'dist/workers/worker.js']) {
+    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
+  }
+  try {
+    await Promise.all([probeRedis(REDIS_URL, 2000), probePostgres(DATABASE_URL, 2000)]);
+  } catch (err) {
+    console.log(`sweep bench skipped: Redis/PostgreSQL unreachable (${err instanceof Error ? err.message : String(err)})`);
+    return;
+  }
+  const tag = randomBytes(4).toString('hex');
+  const prefix = `spikelab-bench-${tag}`;
+  const schema = `spikelab_bench_${tag}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'spikelab-bench-'));
+  const env = {
+    REDIS_URL,
+    DATABASE_URL,
+    DATABASE_SCHEMA: schema,
+    BULLMQ_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    WORKER_CONCURRENCY: '1',
+    WORKER_HEARTBEAT_MS: '500',
+    SWEEP_TICK_MS: '1000',
+  };
+  const neurons = Number(args.neurons);
+  const train = Number(args.train);
+  const children: Child[] = [];
+  try {
+    const api = startChild('dist/src/server.js', env, (m) => (m.startsWith('Server listening at ') ? m.slice(20).trim() : null));
+    children.push(api);
+    const url = await api.ready;
+    const worker = () => {
+      const w = startChild('dist/workers/worker.js', env, (m) => (m === 'worker ready' ? m : null));
+      children.push(w);
+      return w.ready;
+    };
+    const waitWorkers = async (n: number) => {
+      for (;;) {
+        const h = (await (await fetch(`${url}/health`)).json()) as { queue: { workers: number } };
+        if (h.queue.workers >= n) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+
+    const runSweep = async (label: string) => {
+      const submitted = Date.now();
+      const t0 = performance.now();
+      const res = await fetch(`${url}/v1/sweeps`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: label,
+          base: { preset: 'diehl-cook-2015', neurons, train, validation: 1000, test: 500, checkpointEvery: 2000 },
+          parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [48, 56, 64, 80, 96, 112, 128, 160] }],
+          seeds: 2,
+        }),
+      });
+      if (res.status !== 201) throw new Error(`sweep submit failed: ${res.status} ${await res.text()}`);
+      const { id } = (await res.json()) as { id: string };
+      let sweep: { status: string; error: string | null; items: { experimentId: string }[] };
+      for (;;) {
+        sweep = (await (await fetch(`${url}/v1/sweeps/${id}`)).json()) as typeof sweep;
+        if (sweep.status !== 'running') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const wall = (performance.now() - t0) / 1000;
+      if (sweep.status !== 'completed') throw new Error(`sweep ${sweep.status}: ${sweep.error}`);
+      const times: TrialTimes[] = [];
+      for (const t of sweep.items) {
+        const e = (await (await fetch(`${url}/v1/experiments/${t.experimentId}`)).json()) as { startedAt: string; finishedAt: string };
+        times.push({ startedAt: Date.parse(e.startedAt), finishedAt: Date.parse(e.finishedAt) });
+      }
+      times.sort((a, b) => a.startedAt - b.startedAt);
+      return { wall, submitted, times };
+    };
+
+    console.log(
+      `sweep bench: 16 trials (8 points × 2 seeds) × (${neurons} neurons, ${train} train, 1000 validation, 500 test), ` +
+        `1 API process, WORKER_CONCURRENCY=1, ${availableParallelism()} cores`,
+    );
+    const capacity = await parallelCapacity();
+    console.log(`  machine: 2 CPU-bound threads do ×${capacity.toFixed(2)} the work of 1 (the best speed-up possible here)`);
+    await worker();
+    await waitWorkers(1);
+    const one = await runSweep('1 worker');
+    const gaps = one.times.slice(1).map((t, i) => t.startedAt - one.times[i]!.finishedAt);
+    console.log(`  1 worker process:  ${one.wall.toFixed(2)} s`);
+    await worker();
+    await waitWorkers(2);
+    const two = await runSweep('2 workers');
+    console.log(`  2 worker processes: ${two.wall.toFixed(2)} s`);
+    console.log(`  wall-time ratio 2 workers / 1 worker: ${(two.wall / one.wall).toFixed(2)} (speed-up ×${(one.wall / two.wall).toFixed(2)})`);
+    console.log(
+      `  queueing overhead per trial: submission → first trial start ${one.times[0]!.startedAt - one.submitted} ms (1 worker), ` +
+        `${two.times[0]!.startedAt - two.submitted} ms (2 workers); finish → next start (1 worker, back to back) ` +
+        `median ${median(gaps).toFixed(0)} ms, max ${Math.max(...gaps).toFixed(0)} ms`,
+    );
+  } finally {
+    await Promise.all(children.map(stop));
+    const redis = new Redis(REDIS_URL);
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+    redis.disconnect();
+    const db = new pg.Client({ connectionString: DATABASE_URL });
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await db.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error('sweep bench failed:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
