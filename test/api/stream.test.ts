@@ -15,7 +15,9 @@ import { binaries, openStream, texts, type Frame, type StreamClient } from '../h
 const BUFFER_BYTES = 256 * 1024;
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({ STREAM_CLIENT_BUFFER_BYTES: String(BUFFER_BYTES) });
+  // The per-channel byte budget (STREAM_MAX_BYTES_PER_SEC) is raised out of the way: these tests
+  // are about one client's backlog, and the budget would also throttle the reading client.
+  server = await startServer({ STREAM_CLIENT_BUFFER_BYTES: String(BUFFER_BYTES), STREAM_MAX_BYTES_PER_SEC: String(1024 * 1024 * 1024) });
 });
 afterAll(async () => {
   await server?.close();
