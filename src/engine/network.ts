@@ -58,7 +58,7 @@ interface KernelExports {
     thetaDecay: number, thetaPlus: number, synapse: number, k: number, excReversal: number, inhReversal: number, geDecay: number, giDecay: number): void;
   setNetwork(oneSpike: number, excToInh: number, inhToExc: number, reset: number, restSteps: number, norm: number): void;
   setRule(kind: number, dep: number, pot: number, xTarget: number, mu: number, wMin: number, wMax: number,
-    preAdditive: number, preDecay: number, postAdditive: number, post1Decay: number, post2Decay: number): void;
+    preMode: number, preDecay: number, postAdditive: number, post1Decay: number, post2Decay: number): void;
   setRng(a: number, b: number, c: number, d: number): void;
   rngWord(k: number): number;
   seedRng(seed: number): void;
@@ -101,11 +101,15 @@ export function loadKernelModule(): WebAssembly.Module {
 /** Traces below 2^-100 are 0 (docs/models.md; the kernel's FLUSH). */
 const FLUSH = 2 ** -100;
 
-/** The nearest-spike trace k steps after a spike, table[k], up to the first 0. */
-function traceTable(decay: number): Float32Array {
+/** The longest nearest-trace table (entries); a slower trace is decayed explicitly instead. */
+const MAX_TRACE_TABLE = 1 << 16;
+
+/** The nearest-spike trace k steps after a spike, table[k], up to the first 0; null if longer than MAX_TRACE_TABLE. */
+function traceTable(decay: number): Float32Array | null {
   const values = [1];
   let x = 1;
   while (x !== 0) {
+    if (values.length > MAX_TRACE_TABLE) return null;
     x = Math.fround(x * decay);
     if (x < FLUSH) x = 0;
     values.push(x);
@@ -167,7 +171,10 @@ export class Network {
     const delay = spec.dense.delay;
     const maxDelay = delay ? Math.round(delay.maxMs / dt) : 0;
     if (maxDelay > MAX_DELAY_STEPS) throw new Error(`delay: at most ${MAX_DELAY_STEPS} steps`);
-    const table = preAdditive ? Float32Array.of(1) : traceTable(preDecay);
+    const tabulated = preAdditive ? null : traceTable(preDecay);
+    // 0: nearest from the table; 1: all-to-all, explicit; 2: nearest, explicit (very slow trace).
+    const preMode = preAdditive ? 1 : tabulated ? 0 : 2;
+    const table = tabulated ?? Float32Array.of(1);
     k.allocate(spec.inputs, n, spec.steps, delay ? maxDelay + 2 : 0, table.length);
     this.carriedBytes = spec.resetBetweenSamples ? 0 : k.carriedStateBytes();
     this.carriedPtr = spec.resetBetweenSamples ? 0 : k.scratch(this.carriedBytes);
@@ -198,7 +205,7 @@ export class Network {
       rule?.mu ?? 1,
       f(spec.dense.wMin),
       f(spec.dense.wMax),
-      preAdditive ? 1 : 0,
+      preMode,
       preDecay,
       rule?.postAdditive ? 1 : 0,
       decayFactor(dt, rule?.postTauMs ?? e.traceTauMs),

@@ -86,6 +86,15 @@ const special: [string, RefCase][] = [
   ['no plasticity rule, learning on (θ adapts, W only normalised)', base({ rule: null, norm: 78.4, seed: 11 })],
   ['weights bounded away from 0 (wMin 0.05, wMax 0.5), strong depression', base({ wMin: 0.05, wMax: 0.5, initSpan: 0.9, rule: { rule: 'post-pre', nuPre: 0.02, nuPost: 0.05 }, seed: 12 })],
   ['θ init 3 mV, fast θ decay, resting 30 ms between samples with reset', base({ thetaInitMv: 3, tauThetaMs: 50, restBetweenSamplesMs: 30, seed: 13 })],
+  // Its table up to the flush to 0 would have ~10^8 entries: the engine decays it explicitly instead.
+  [
+    'nearest STDP with a very slow input trace (τ+ 10^6 ms), no reset',
+    base({ rule: { rule: 'stdp', aPlus: 0.01, aMinus: 0.0105, tauPlusMs: 1e6, tauMinusMs: 20, pairing: 'nearest' }, resetBetweenSamples: false, seed: 14 }),
+  ],
+  [
+    'diehl-cook with a very slow input trace (τpre 10^6 ms)',
+    base({ rule: { rule: 'diehl-cook', nuPre: 1e-3, nuPost: 0.05, tauPreMs: 1e6, tauPost1Ms: 20, tauPost2Ms: 40 }, seed: 15 }),
+  ],
 ];
 
 const cases = [...grid, ...special];

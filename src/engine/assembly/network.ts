@@ -25,7 +25,7 @@ import {
   clampAll, clearPostTraces, clearPreTraces, clearTouched, decayPostTraces, decayPreTraces, depress, normalizeAllColumns,
   normalizeTouched, postActiveCount, preActiveCount, setActiveCounts, postSpike, potentiate, preSpike, pruneNearestPreTraces, markTouched,
 } from './plasticity';
-import { preAdditive } from './params';
+import { preExplicit } from './params';
 
 let now: i32 = 0;
 let nrows: i32 = 0;
@@ -157,7 +157,7 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
       store<i32>(c, load<i32>(c) + 1);
     }
   }
-  if (preAdditive) decayPreTraces();
+  if (preExplicit) decayPreTraces();
   const nIn = inputOn ? load<i32>(trainCount + (<usize>t << 2)) : 0;
   const base = trainIndex + (<usize>(t * bucket) << 1);
   const rowBytes = <usize>stride << 2;

@@ -96,15 +96,21 @@ export let xTarget: f32 = 0;
 export let mu: f64 = 1;
 export let wMin: f32 = 0;
 export let wMax: f32 = 1;
-/** Input traces: true = all-to-all (added, decayed explicitly), false = nearest (set, tabulated). */
+/** Input traces add on a spike (all-to-all) rather than being set to 1 (nearest). */
 export let preAdditive: bool = false;
+/**
+ * Input traces are decayed explicitly every step (all-to-all, or nearest with a time constant so
+ * long that the table of a nearest trace, up to its flush to 0, would be too big); otherwise a
+ * nearest trace is read from the table by the steps since its last spike. Same values either way.
+ */
+export let preExplicit: bool = false;
 export let preDecay: f32 = 1;
 export let postAdditive: bool = false;
 export let post1Decay: f32 = 1;
 export let post2Decay: f32 = 1;
 
 export function setRule(kind: i32, dep: f32, pot: f32, target: f32, exponent: f64, lo: f32, hi: f32,
-  preAdd: bool, preD: f32, postAdd: bool, p1: f32, p2: f32): void {
+  preMode: i32, preD: f32, postAdd: bool, p1: f32, p2: f32): void {
   rule = kind;
   depCoef = dep;
   potCoef = pot;
@@ -112,7 +118,9 @@ export function setRule(kind: i32, dep: f32, pot: f32, target: f32, exponent: f6
   mu = exponent;
   wMin = lo;
   wMax = hi;
-  preAdditive = preAdd;
+  // 0: nearest, tabulated; 1: all-to-all, explicit; 2: nearest, explicit.
+  preAdditive = preMode == 1;
+  preExplicit = preMode != 0;
   preDecay = preD;
   postAdditive = postAdd;
   post1Decay = p1;

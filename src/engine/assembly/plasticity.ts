@@ -17,7 +17,8 @@
  * zero trace receive w ± 0 and are skipped: exact.
  *
  * Nearest-spike input traces are read lazily (trace after k steps = table[k]); all-to-all input
- * traces are decayed explicitly for the inputs in `preActive`. Post traces are decayed
+ * traces (and nearest ones whose table would be too long) are decayed explicitly for the inputs in
+ * `preActive`. Post traces are decayed
  * explicitly for the neurons in `postActive`.
  */
 import {
@@ -25,7 +26,7 @@ import {
   preTraceTable, rows, spikingNow, stride, touched, touchedMember, traceTableLength, weights, inputs,
 } from './layout';
 import {
-  depCoef, FLUSH, mu, post1Decay, post2Decay, postAdditive, potCoef, preAdditive, preDecay, rule, RULE_DIEHL_COOK, RULE_NONE,
+  depCoef, FLUSH, mu, post1Decay, post2Decay, postAdditive, potCoef, preAdditive, preDecay, preExplicit, rule, RULE_DIEHL_COOK, RULE_NONE,
   RULE_POST_PRE, RULE_POWER_LAW, RULE_STDP, RULE_WEIGHT_DEPENDENT, wMax, wMin, xTarget,
 } from './params';
 
@@ -50,7 +51,7 @@ export function clearTouched(): void {
 /** Input i's trace at step `now`. */
 // @ts-ignore: decorator
 @inline function preTraceAt(i: i32, now: i32): f32 {
-  if (preAdditive) return load<f32>(preTrace + (<usize>i << 2));
+  if (preExplicit) return load<f32>(preTrace + (<usize>i << 2));
   const last = load<i32>(preLast + (<usize>i << 2));
   if (last < 0) return 0;
   const k = now - last;
@@ -77,9 +78,9 @@ export function decayPreTraces(): void {
 /** Input i spikes at step `now`. */
 export function preSpike(i: i32, now: i32): void {
   store<i32>(preLast + (<usize>i << 2), now);
-  if (preAdditive) {
+  if (preExplicit) {
     const p = preTrace + (<usize>i << 2);
-    store<f32>(p, load<f32>(p) + 1);
+    store<f32>(p, preAdditive ? load<f32>(p) + 1 : 1);
   }
   if (load<u8>(preMember + <usize>i) == 0) {
     store<u8>(preMember + <usize>i, 1);
@@ -89,7 +90,7 @@ export function preSpike(i: i32, now: i32): void {
 
 /** Forgets nearest-spike input traces that have decayed to 0 (state carried across samples). */
 export function pruneNearestPreTraces(now: i32): void {
-  if (preAdditive) return;
+  if (preExplicit) return;
   for (let a = 0; a < preActiveCount; ) {
     const i = load<i32>(preActive + (<usize>a << 2));
     if (now - load<i32>(preLast + (<usize>i << 2)) >= traceTableLength) {
@@ -242,7 +243,7 @@ export function potentiate(j: i32, now: i32): void {
     }
     return;
   }
-  if ((rule == RULE_POST_PRE || rule == RULE_STDP) && !preAdditive) {
+  if ((rule == RULE_POST_PRE || rule == RULE_STDP) && !preExplicit) {
     // The common case (BindsNET's PostPre, nearest-spike STDP): x from the trace table, w + x·A.
     const pot = potCoef;
     const len = traceTableLength;
