@@ -66,6 +66,11 @@ export function dataShape(ds: DatasetSpec): DataShape {
   }
 }
 
+/** Inputs the engine can index (16-bit input ids). */
+export const MAX_ENGINE_INPUTS = 65536;
+/** Engine memory one network may need for its weights, delays and a sample's spike train. */
+export const MAX_ENGINE_BYTES = 2 * 2 ** 30;
+
 export class DefinitionError extends Error {
   constructor(
     readonly field: string,
@@ -173,6 +178,18 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
     if (Math.round(d.delay.maxMs / def.dtMs) > MAX_DELAY_STEPS)
       throw new DefinitionError(`connections.${dk}.delay.maxMs`, `at most ${MAX_DELAY_STEPS} steps of dtMs`);
   }
+  // The engine indexes inputs in 16 bits and keeps W, delays and a sample's spike train in one
+  // WebAssembly memory (at most 4 GiB): refuse what it cannot hold rather than fail mid-run.
+  const inputK = ids.get(input.id)!;
+  if (inputSize > MAX_ENGINE_INPUTS)
+    throw new DefinitionError(`layers.${inputK}.size`, `at most ${MAX_ENGINE_INPUTS} inputs (the data's H·W·channels is ${inputSize})`);
+  const padded = Math.ceil(exc.size / 16) * 16;
+  const engineBytes = inputSize * padded * (4 + (d.delay ? 1 : 0)) + inputSize * steps * 2;
+  if (engineBytes > MAX_ENGINE_BYTES)
+    throw new DefinitionError(
+      `layers.${ids.get(exc.id)}.size`,
+      `the network needs ${(engineBytes / 2 ** 30).toFixed(1)} GiB of engine memory (inputs × neurons weights, spike train); at most ${MAX_ENGINE_BYTES / 2 ** 30} GiB`,
+    );
   const adaptive = exc.type === 'adaptive-lif';
   const spec: NetworkSpec = {
     inputs: inputSize,
