@@ -9,22 +9,17 @@
  *
  *   npm run build && node dist/bench/sweeps.js [--neurons 100] [--train 10000]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { probeRedis } from '../src/queue/redis.js';
 import { probePostgres } from '../src/store/sql-client.js';
+import { DATABASE_URL, parallelCapacity, REDIS_URL, root, startChild, stop, type Child } from './cluster-harness.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,69 +27,6 @@ const { values: args } = parseArgs({
     train: { type: 'string', default: '10000' },
   },
 });
-
-interface Child {
-  proc: ChildProcess;
-  ready: Promise<string>;
-}
-
-function startChild(script: string, env: Record<string, string>, readyMsg: (msg: string) => string | null): Child {
-  const proc = spawn(process.execPath, [join(root, script)], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = new Promise<string>((resolveReady, reject) => {
-    let buf = '';
-    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buf += chunk;
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          const hit = readyMsg(String((JSON.parse(line) as { msg?: unknown }).msg ?? ''));
-          if (hit !== null) resolveReady(hit);
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`${script} exited with code ${code}`)));
-  });
-  return { proc, ready };
-}
-
-/** How much CPU-bound work 2 threads do compared with 1 right now (2.0 = two free cores): the best ratio possible. */
-async function parallelCapacity(): Promise<number> {
-  const spin = (threads: number) =>
-    Promise.all(
-      Array.from(
-        { length: threads },
-        () =>
-          new Promise<number>((resolveSpin, reject) => {
-            const w = new Worker(
-              `const { parentPort } = require('node:worker_threads');
-               const t = performance.now(); let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7;
-               parentPort.postMessage(performance.now() - t + (x < 0 ? 1 : 0));`,
-              { eval: true },
-            );
-            w.once('message', (ms: number) => resolveSpin(ms));
-            w.once('error', reject);
-          }),
-      ),
-    );
-  const [one] = await spin(1);
-  const two = await spin(2);
-  return (2 * one!) / Math.max(...two);
-}
-
-async function stop(child: Child): Promise<void> {
-  if (child.proc.exitCode !== null) return;
-  const exited = new Promise((r) => child.proc.once('exit', r));
-  child.proc.kill('SIGTERM');
-  await exited;
-}
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
