@@ -4,6 +4,13 @@
  * CPU-bound work this machine does on 2 threads compared with 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { probeRedis } from '../src/queue/redis.js';
+import { probePostgres } from '../src/store/sql-client.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -76,4 +83,61 @@ export async function stop(child: Child): Promise<void> {
   const exited = new Promise((r) => child.proc.once('exit', r));
   child.proc.kill('SIGTERM');
   await exited;
+}
+
+/** A key prefix, schema and data directory of one bench run, and the environment of its processes. */
+export interface Cluster {
+  env: Record<string, string>;
+  /** Stops the children, then removes the run's Redis keys, PostgreSQL schema and data directory. */
+  close(children: Child[]): Promise<void>;
+}
+
+/**
+ * Prepares a bench run of the compiled API and worker on this machine's Redis and PostgreSQL;
+ * null (after printing that the `name` bench is skipped) when either does not answer.
+ */
+export async function openCluster(name: string, extraEnv: Record<string, string> = {}): Promise<Cluster | null> {
+  for (const f of ['dist/src/server.js', 'dist/workers/worker.js']) {
+    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
+  }
+  try {
+    await Promise.all([probeRedis(REDIS_URL, 2000), probePostgres(DATABASE_URL, 2000)]);
+  } catch (err) {
+    console.log(`${name} bench skipped: Redis/PostgreSQL unreachable (${err instanceof Error ? err.message : String(err)})`);
+    return null;
+  }
+  const tag = randomBytes(4).toString('hex');
+  const prefix = `spikelab-bench-${tag}`;
+  const schema = `spikelab_bench_${tag}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'spikelab-bench-'));
+  const env = {
+    REDIS_URL,
+    DATABASE_URL,
+    DATABASE_SCHEMA: schema,
+    BULLMQ_PREFIX: prefix,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    WORKER_CONCURRENCY: '1',
+    WORKER_HEARTBEAT_MS: '500',
+    ...extraEnv,
+  };
+  return {
+    env,
+    async close(children) {
+      await Promise.all(children.map(stop));
+      const redis = new Redis(REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+      const db = new pg.Client({ connectionString: DATABASE_URL });
+      await db.connect();
+      await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await db.end();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }

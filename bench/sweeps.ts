@@ -9,16 +9,9 @@
  *
  *   npm run build && node dist/bench/sweeps.js [--neurons 100] [--train 10000]
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import { probeRedis } from '../src/queue/redis.js';
-import { probePostgres } from '../src/store/sql-client.js';
-import { DATABASE_URL, parallelCapacity, REDIS_URL, root, startChild, stop, type Child } from './cluster-harness.js';
+import { type Child, openCluster, parallelCapacity, startChild } from './cluster-harness.js';
 
 
 const { values: args } = parseArgs({
@@ -39,30 +32,9 @@ interface TrialTimes {
 }
 
 async function main() {
-  for (const f of ['dist/src/server.js', 'dist/workers/worker.js']) {
-    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: run \`npm run build\` first`);
-  }
-  try {
-    await Promise.all([probeRedis(REDIS_URL, 2000), probePostgres(DATABASE_URL, 2000)]);
-  } catch (err) {
-    console.log(`sweep bench skipped: Redis/PostgreSQL unreachable (${err instanceof Error ? err.message : String(err)})`);
-    return;
-  }
-  const tag = randomBytes(4).toString('hex');
-  const prefix = `spikelab-bench-${tag}`;
-  const schema = `spikelab_bench_${tag}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'spikelab-bench-'));
-  const env = {
-    REDIS_URL,
-    DATABASE_URL,
-    DATABASE_SCHEMA: schema,
-    BULLMQ_PREFIX: prefix,
-    DATA_DIR: dataDir,
-    PORT: '0',
-    WORKER_CONCURRENCY: '1',
-    WORKER_HEARTBEAT_MS: '500',
-    SWEEP_TICK_MS: '1000',
-  };
+  const cluster = await openCluster('sweep', { SWEEP_TICK_MS: '1000' });
+  if (!cluster) return;
+  const env = cluster.env;
   const neurons = Number(args.neurons);
   const train = Number(args.train);
   const children: Child[] = [];
@@ -137,20 +109,7 @@ async function main() {
         `median ${median(gaps).toFixed(0)} ms, max ${Math.max(...gaps).toFixed(0)} ms`,
     );
   } finally {
-    await Promise.all(children.map(stop));
-    const redis = new Redis(REDIS_URL);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
-    const db = new pg.Client({ connectionString: DATABASE_URL });
-    await db.connect();
-    await db.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await db.end();
-    rmSync(dataDir, { recursive: true, force: true });
+    await cluster.close(children);
   }
 }
 
