@@ -1,0 +1,191 @@
+/**
+ * One network on several threads (the threaded build, dist/kernel/engine-threads.wasm: the same
+ * source on a shared memory). Thread 0 runs the sample loop; threads 1… each own a contiguous
+ * range of 16-neuron blocks of the excitatory layer and, once per step, update it (input sum,
+ * neuron update, spike test) and, with delays, scatter the step's input spikes into their part of
+ * the delay lines. Everything else — encoding, one-spike choice, the inhibitory layer,
+ * plasticity, normalization, the random stream — stays on thread 0, and thread 0 lists the
+ * crossings of every range in ascending order, so the result is the same bits whatever the
+ * thread count.
+ *
+ * Synchronisation per phase: thread 0 writes the phase's command into `control`, bumps the epoch
+ * (sequentially consistent, so the command is visible), does its own range and spins until every
+ * helper has counted itself done. A helper spins on the epoch for a while, then sleeps on it.
+ */
+import { control, crossed, delays, neurons, ring, ringSlots, rows, setControl, setThreadSlot, stride, threadSlot, THREAD_SLOTS, weights } from './layout';
+import { gatherRows, stepExcBuffered, stepExcFused } from './neurons';
+
+// control block (i32 slots)
+const EPOCH: usize = 0;
+const DONE: usize = 4;
+const EXIT: usize = 8;
+const SLEEPING: usize = 12;
+const MODE: usize = 16;
+const NROWS: usize = 20;
+const UNIFORM: usize = 24; // f32
+const H_SELF: usize = 28; // f32
+const FLAGS: usize = 32; // bit 0 learning, bit 1 inhibition
+const INPUT: usize = 36; // input buffer (buffered modes)
+const SCATTER_NEXT: usize = 40; // first ring slot of a scatter
+const THREADS: usize = 44;
+const COUNTS: usize = 64; // i32 per thread: crossings found
+/** Helpers' copy of thread 0's layout, written by `publishLayout`. */
+const LAYOUT: usize = 192; // THREAD_SLOTS i32 (the block is 256 bytes, layout.ts)
+const MAX_THREADS: i32 = 32;
+
+export const MODE_FUSED: i32 = 0;
+/** Sum the input rows into synInput, then update. */
+export const MODE_GATHER: i32 = 1;
+/** The input is already in the buffer at INPUT. */
+export const MODE_INPUT: i32 = 2;
+/** As MODE_INPUT, then clear the buffer (a consumed delay-ring slot). */
+export const MODE_INPUT_CLEAR: i32 = 3;
+export const MODE_SCATTER: i32 = 4;
+
+/** Threads of this network (1: everything on thread 0, no helper). */
+export let threadCount: i32 = 1;
+/** This instance's range of the excitatory layer, in bytes of an f32 [stride] array. */
+let rangeStart: usize = 0;
+let rangeEnd: usize = 0;
+const SPINS: i32 = 1 << 14;
+
+function rangeOf(w: i32, count: i32, edge: bool): usize {
+  const blocks = stride >> 4;
+  const b = edge ? (<i64>(w + 1) * blocks) / count : (<i64>w * blocks) / count;
+  return <usize>b << 6;
+}
+
+/** Thread 0: how many threads share the network (call once, after `allocate`). */
+export function setThreads(count: i32): void {
+  threadCount = min(max(count, 1), MAX_THREADS);
+  atomic.store<i32>(control + THREADS, threadCount);
+  rangeStart = 0;
+  rangeEnd = threadCount == 1 ? <usize>stride << 2 : rangeOf(0, threadCount, true);
+}
+
+/** The part of the excitatory step of the current command on bytes [start, end); returns crossings (written from crossed + start). */
+function excPart(start: usize, end: usize): i32 {
+  const mode = load<i32>(control + MODE);
+  const nrows = load<i32>(control + NROWS);
+  const uniform = load<f32>(control + UNIFORM);
+  const flags = load<i32>(control + FLAGS);
+  const learning = (flags & 1) != 0;
+  const inhib = (flags & 2) != 0;
+  const out = crossed + start;
+  if (mode == MODE_FUSED) return stepExcFused(start, end, out, nrows, uniform, learning, inhib);
+  if (mode == MODE_SCATTER) {
+    scatterPart(start, end, nrows, load<i32>(control + SCATTER_NEXT));
+    return 0;
+  }
+  const input = <usize>load<i32>(control + INPUT);
+  if (mode == MODE_GATHER) gatherRows(start, end, nrows);
+  const n = stepExcBuffered(start, end, out, input, uniform, load<f32>(control + H_SELF), learning, inhib);
+  if (mode == MODE_INPUT_CLEAR) memory.fill(input + start, 0, end - start);
+  return n;
+}
+
+/**
+ * Runs the excitatory step (or a scatter) described by the arguments on every thread; returns the
+ * crossings, listed in ascending order at `crossed`.
+ */
+export function runPhase(mode: i32, nrows: i32, uniform: f32, hSelf: f32, learning: bool, inhib: bool, input: usize, scatterNext: i32): i32 {
+  store<i32>(control + MODE, mode);
+  store<i32>(control + NROWS, nrows);
+  store<f32>(control + UNIFORM, uniform);
+  store<f32>(control + H_SELF, hSelf);
+  store<i32>(control + FLAGS, (learning ? 1 : 0) | (inhib ? 2 : 0));
+  store<i32>(control + INPUT, <i32>input);
+  store<i32>(control + SCATTER_NEXT, scatterNext);
+  if (threadCount == 1) return excPart(0, <usize>stride << 2);
+  atomic.store<i32>(control + DONE, 0);
+  atomic.add<i32>(control + EPOCH, 1);
+  if (atomic.load<i32>(control + SLEEPING) != 0) atomic.notify(control + EPOCH, threadCount - 1);
+  let n = excPart(rangeStart, rangeEnd);
+  const helpers = threadCount - 1;
+  let spins = 0;
+  let waits = 0;
+  while (atomic.load<i32>(control + DONE) < helpers) {
+    // A helper that is descheduled (or still starting): stop burning the core after a while, and
+    // give up after ~10 s without an answer (a helper thread that died).
+    if (++spins > SPINS) {
+      atomic.wait<i32>(control + DONE, atomic.load<i32>(control + DONE), 100_000);
+      if (++waits > 100_000) unreachable();
+    }
+  }
+  if (mode == MODE_SCATTER) return 0;
+  for (let w = 1; w < threadCount; w++) {
+    const c = load<i32>(control + COUNTS + (<usize>w << 2));
+    if (c > 0) memory.copy(crossed + (<usize>n << 2), crossed + rangeOf(w, threadCount, false), <usize>c << 2);
+    n += c;
+  }
+  return n;
+}
+
+/** Input i's spike of this step (rows holds its weight row) reaches neuron j 1 + D_ij steps later, carrying W_ij. */
+function scatterPart(start: usize, end: usize, nrows: i32, next: i32): void {
+  const slotBytes = <usize>stride << 2;
+  const j0 = <i32>(start >> 2);
+  const j1 = min(<i32>(end >> 2), neurons);
+  for (let r = 0; r < nrows; r++) {
+    const row = <usize>load<i32>(rows + (<usize>r << 2));
+    const i = <i32>((row - weights) / slotBytes);
+    const d = delays + <usize>i * <usize>stride;
+    for (let j = j0; j < j1; j++) {
+      // 1 + D ≤ ringSlots − 1, so one wrap at most.
+      let slot = next + <i32>load<u8>(d + <usize>j);
+      if (slot >= ringSlots) slot -= ringSlots;
+      const e = ring + <usize>slot * slotBytes + (<usize>j << 2);
+      store<f32>(e, load<f32>(e) + load<f32>(row + (<usize>j << 2)));
+    }
+  }
+}
+
+/** Thread 0: copies the layout a helper needs into the control block (after `setThreads`). */
+export function publishLayout(): usize {
+  for (let k = 0; k < THREAD_SLOTS; k++) store<i32>(control + LAYOUT + (<usize>k << 2), <i32>threadSlot(k));
+  return control;
+}
+
+/**
+ * A helper instance adopts thread 0's layout. It is never started (its start function would
+ * allocate over thread 0's heap), so it allocates nothing and only reads what was published.
+ */
+export function attachHelper(ctl: usize, w: i32): void {
+  setControl(ctl);
+  for (let k = 0; k < THREAD_SLOTS; k++) setThreadSlot(k, <usize>load<i32>(ctl + LAYOUT + (<usize>k << 2)));
+  threadCount = atomic.load<i32>(control + THREADS);
+  rangeStart = rangeOf(w, threadCount, false);
+  rangeEnd = rangeOf(w, threadCount, true);
+}
+
+/** A helper's life: one part per epoch until thread 0 asks it to exit. */
+export function helperLoop(w: i32): void {
+  let seen = 0;
+  while (true) {
+    let spins = 0;
+    let e = atomic.load<i32>(control + EPOCH);
+    while (e == seen) {
+      if (++spins > SPINS) {
+        atomic.add<i32>(control + SLEEPING, 1);
+        atomic.wait<i32>(control + EPOCH, seen, -1);
+        atomic.sub<i32>(control + SLEEPING, 1);
+        spins = 0;
+      }
+      e = atomic.load<i32>(control + EPOCH);
+    }
+    seen = e;
+    if (atomic.load<i32>(control + EXIT) != 0) return;
+    const n = excPart(rangeStart, rangeEnd);
+    store<i32>(control + COUNTS + (<usize>w << 2), n);
+    atomic.add<i32>(control + DONE, 1);
+    if (atomic.load<i32>(control + DONE) == threadCount - 1) atomic.notify(control + DONE, 1);
+  }
+}
+
+/** Thread 0: releases the helpers (they return from `helperLoop`). */
+export function stopHelpers(): void {
+  atomic.store<i32>(control + EXIT, 1);
+  atomic.add<i32>(control + EPOCH, 1);
+  atomic.notify(control + EPOCH, MAX_THREADS);
+}
+
