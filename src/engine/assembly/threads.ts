@@ -47,7 +47,9 @@ export let threadCount: i32 = 1;
 /** This instance's range of the excitatory layer, in bytes of an f32 [stride] array. */
 let rangeStart: usize = 0;
 let rangeEnd: usize = 0;
-const SPINS: i32 = 1 << 14;
+// About a millisecond of spinning: longer than thread 0 spends between two phases of a sample, so
+// helpers sleep only between samples that take long on the host (and on an oversubscribed machine).
+const SPINS: i32 = 1 << 20;
 
 function rangeOf(w: i32, count: i32, edge: bool): usize {
   const blocks = stride >> 4;
