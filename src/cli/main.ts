@@ -224,6 +224,7 @@ async function train(args: string[]): Promise<void> {
       spikesPerTestSample: result.spikesPerTestSample,
       thetaMean: result.thetaMean,
       neurons: result.neurons,
+      threads: result.threads ?? 1,
       weightsSha256: result.weightsSha256,
       definition,
     };
