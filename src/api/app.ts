@@ -214,7 +214,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(streamRoutes, { hub, store, service });
   await rmUploads(uploadDir);
   await app.register(datasetRoutes, { datasets, settings: config.datasets, uploadDir });
-  await app.register(sweepRoutes, { service, store, recorder, runner, hub, limits: config.limits, principals: config.principals });
+  await app.register(sweepRoutes, { service, store, recorder, runner, hub, limits: config.limits, principals: config.principals, settings: config.sweeps });
 
   app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
   let reconcileTimer: NodeJS.Timeout | undefined;

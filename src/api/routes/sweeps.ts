@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { Limits, Principal } from '../../config.js';
+import type { Limits, Principal, SweepSettings } from '../../config.js';
 import type { JobRunner } from '../../queue/job-runner.js';
 import type { JobRecorder } from '../../queue/job-recorder.js';
 import { SqlExperimentStore } from '../../store/sql-store.js';
@@ -16,7 +16,6 @@ import type { ExperimentStore } from '../../store/store.js';
 import { SweepCoordinator, objectiveOf, type SweepEvent } from '../../sweeps/coordinator.js';
 import { planSweep, SweepValidationError } from '../../sweeps/expand.js';
 import { sweepRequestSchema } from '../../sweeps/schema.js';
-import { sweepSettings, type SweepSettings } from '../../sweeps/settings.js';
 import { SweepStore, sweepStatuses, type SweepRecord, type SweepStatus, type TrialRow } from '../../sweeps/store.js';
 import { ApiError, errorFromZod, notFound } from '../errors.js';
 import type { ExperimentService } from '../experiment-service.js';
@@ -35,7 +34,7 @@ export interface SweepRoutesDeps {
   hub?: Pick<StreamHub, 'admit'>;
   /** The configured principals: trials are submitted as the sweep's owner. */
   principals?: Principal[];
-  settings?: SweepSettings;
+  settings: SweepSettings;
 }
 
 const principalOf = (request: FastifyRequest): RequestPrincipal | null => request.principal ?? null;
@@ -131,7 +130,7 @@ export async function sweepRoutes(app: FastifyInstance, deps: SweepRoutesDeps) {
   const { client, schema } = deps.store.sql;
   const store = new SweepStore(client, schema);
   await store.init();
-  const settings = deps.settings ?? sweepSettings();
+  const { settings } = deps;
   const coordinator = new SweepCoordinator({
     store,
     service: deps.service,
