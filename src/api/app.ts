@@ -169,8 +169,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         // Resolved lazily: the service (which knows the quotas) is built after the runner.
         runningLimit: (owner) => service.runningLimit(owner),
       });
-  const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs, {
-    remote: runner.kind === 'bullmq',
+  const recorder = new JobRecorder(store, app.log, runner.recording(), {
+    progressIntervalMs: opts.progressIntervalMs,
     checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
   });
   const p = config.protection;

@@ -22,6 +22,7 @@ import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ExperimentStore } from '../store/store.js';
 import type { Log } from './job-recorder.js';
+import { ReadBackStoredEnds } from './read-back-stored-ends.js';
 import { RunnerListeners, type ClusterStats, type JobRunner, type JobRunnerEvent, type JobRunnerListener, type JobRunnerStats, type JobSpec } from './job-runner.js';
 import {
   decodeLiveMessage,
@@ -205,6 +206,11 @@ export class BullMqJobRunner implements JobRunner {
 
   on(listener: JobRunnerListener): () => void {
     return this.listeners.add(listener);
+  }
+
+  /** The workers store everything of their jobs; this instance reads the ends back. */
+  recording(): ReadBackStoredEnds {
+    return new ReadBackStoredEnds();
   }
 
   stats(): JobRunnerStats {

@@ -10,6 +10,7 @@
 import type { Worker } from 'node:worker_threads';
 import { RunnerListeners, type JobRunner, type JobRunnerEvent, type JobRunnerListener, type JobRunnerStats, type JobSpec } from './job-runner.js';
 import { spawnThread, spawnThreadFromUrl } from './spawn-thread.js';
+import { StoreEveryEvent } from './store-every-event.js';
 import { errorMessage, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 export interface EmbeddedRunnerOptions {
@@ -133,6 +134,11 @@ export class EmbeddedJobRunner implements JobRunner {
 
   on(listener: JobRunnerListener): () => void {
     return this.listeners.add(listener);
+  }
+
+  /** The jobs run in this process's threads: nothing has stored their events yet. */
+  recording(): StoreEveryEvent {
+    return new StoreEveryEvent();
   }
 
   stats(): JobRunnerStats {

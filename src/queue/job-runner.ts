@@ -5,6 +5,7 @@
  */
 import type { ExperimentDefinition } from '../experiment/schema.js';
 import type { ExperimentEvent, ExperimentResult } from '../experiment/events.js';
+import type { JobRecording } from './job-recorder.js';
 
 export interface JobSpec {
   /** The experiment id; one job per experiment at a time. */
@@ -80,6 +81,12 @@ export interface JobRunner {
   holds?(id: string): Promise<boolean>;
   on(listener: JobRunnerListener): () => void;
   stats(): JobRunnerStats;
+  /**
+   * How a JobRecorder records this runner's events (a new one for each recorder): everything,
+   * when the jobs run in this process; only the ends the store does not hold yet, when worker
+   * processes ran them and stored them.
+   */
+  recording(): JobRecording;
   /** Readiness: throws when the runner cannot take or run jobs. */
   check(): Promise<void>;
   /** Queue depth, workers and their active jobs, stalled/retried counts (distributed mode). */
