@@ -143,7 +143,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await removeStaleTemps(blobs.localRoot);
   const onListenerError = (err: unknown) => app.log.error({ err }, 'job event listener failed');
   // Distributed mode: experiments go to BullMQ; worker processes run them and write the store.
-  let reconcile = () => {};
   const runner: JobRunner = config.redisUrl
     ? new BullMqJobRunner({
         redisUrl: config.redisUrl,
@@ -152,9 +151,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         attempts: config.queue.attempts,
         backoffMs: config.queue.backoffMs,
         heartbeatMs: config.queue.heartbeatMs,
+        reconcileIntervalMs: config.queue.reconcileIntervalMs,
         store,
         log: app.log,
-        onReconnect: () => reconcile(),
         onListenerError,
       })
     : new EmbeddedJobRunner({
@@ -166,6 +165,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         onListenerError,
         cancelGraceMs: config.protection.cancelGraceMs,
         checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+        checkpoints: store,
         // Resolved lazily: the service (which knows the quotas) is built after the runner.
         runningLimit: (owner) => service.runningLimit(owner),
       });
@@ -217,9 +217,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(sweepRoutes, { service, store, recorder, runner, hub, limits: config.limits, principals: config.principals, settings: config.sweeps });
 
   app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
-  let reconcileTimer: NodeJS.Timeout | undefined;
   app.addHook('onClose', async () => {
-    clearInterval(reconcileTimer);
     // Embedded: running jobs stop without reporting an end: they stay `running` with their last
     // checkpoint and the next start resumes them. Distributed: they go on running on the workers.
     await runner.close();
@@ -237,25 +235,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   }
   const resumed = await service.resumeUnfinished();
   if (resumed > 0) app.log.info({ resumed }, 'resumed unfinished experiments');
-  if (runner.kind === 'bullmq') {
-    // The database is the source of truth: experiments it holds as queued/running but the queue
-    // lost (Redis flushed, or restarted without its AOF) are enqueued again, from their last
-    // checkpoint — now, periodically, and whenever Redis comes back.
-    let busy = false;
-    reconcile = () => {
-      if (busy) return;
-      busy = true;
-      service
-        .resumeUnfinished()
-        .then(
-          (n) => n > 0 && app.log.info({ resumed: n }, 're-enqueued experiments the queue did not hold'),
-          (err: unknown) => app.log.warn({ err }, 'could not reconcile the queue with the database'),
-        )
-        .finally(() => (busy = false));
-    };
-    reconcileTimer = setInterval(reconcile, config.queue.reconcileIntervalMs);
-    reconcileTimer.unref();
-  }
+  // Whatever the queue loses from now on (distributed mode) is resubmitted the same way.
+  runner.reconcileWith(() => service.resumeUnfinished());
   return { app, store, runner, recorder, hub, service, classifier, datasets, routes };
 }
 

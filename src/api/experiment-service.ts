@@ -193,7 +193,7 @@ export class ExperimentService {
     const { store, runner, log } = this.deps;
     let resumed = 0;
     for (const record of await store.listUnfinished()) {
-      if (runner.holds ? await runner.holds(record.id) : runner.has(record.id)) continue;
+      if (await runner.holds(record.id)) continue;
       // Accepted under older (or laxer) limits: a definition over today's limits would occupy an
       // engine thread again after every restart, so it fails instead of resuming.
       const refusal = this.overLimits(record);
@@ -203,8 +203,7 @@ export class ExperimentService {
         log.warn({ experimentId: record.id, error: refusal }, 'not resuming an experiment over the limits');
         continue;
       }
-      // (The BullMQ runner's workers load the checkpoint from the store themselves.)
-      const checkpoint = record.status === 'running' && runner.kind === 'embedded' ? await store.loadCheckpoint(record.id) : null;
+      const checkpoint = await runner.resumeCheckpointFor(record);
       try {
         await runner.submit({
           id: record.id,
