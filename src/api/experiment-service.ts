@@ -1,9 +1,11 @@
 /**
  * What the routes do with experiments, independent of HTTP: validate and submit, cancel, delete,
- * and resubmit unfinished work after a restart.
+ * and resubmit unfinished work after a restart. Refusals are domain errors (src/domain-errors.ts),
+ * which the API maps to status codes.
  */
 import { randomUUID } from 'node:crypto';
 import { ZodError } from 'zod';
+import { Conflict, InvalidInput, invalidInputFromZod, notFound, QueueFull, QuotaExceeded, Unavailable } from '../domain-errors.js';
 import type { Limits, Principal, Quota } from '../config.js';
 import { formatCost } from '../experiment/cost.js';
 import { resolveDefinition } from '../experiment/presets.js';
@@ -11,7 +13,6 @@ import { compileDefinition, DefinitionError } from '../experiment/topology.js';
 import type { JobRunner } from '../queue/job-runner.js';
 import type { JobRecorder, Log } from '../queue/job-recorder.js';
 import { finishedStatuses, type ExperimentRecord, type ExperimentStore } from '../store/store.js';
-import { ApiError, errorFromZod, notFound } from './errors.js';
 import { checkLimits } from './limits.js';
 import { canSee, type RequestPrincipal } from './ownership.js';
 import type { StreamHub } from './stream-hub.js';
@@ -62,8 +63,7 @@ export class ExperimentService {
     const quota = this.quotas.get(principal.id);
     if (!quota || principal.admin) return;
     const usage = await this.deps.store.usage(principal.id);
-    const over = (what: string, detail: string) =>
-      new ApiError(429, 'quota_exceeded', `${principal.name} ${detail} (quota ${what}); try later`);
+    const over = (what: string, detail: string) => new QuotaExceeded(`${principal.name} ${detail} (quota ${what}); try later`);
     if (quota.queued > 0 && usage.queued >= quota.queued) {
       throw over('queued', `already has ${usage.queued} experiments queued, the most allowed is ${quota.queued}`);
     }
@@ -81,7 +81,7 @@ export class ExperimentService {
     try {
       definition = resolveDefinition(body);
     } catch (err) {
-      if (err instanceof ZodError) throw errorFromZod(err);
+      if (err instanceof ZodError) throw invalidInputFromZod(err);
       throw err;
     }
     await this.resolveDataset(definition, principal, fromPreset);
@@ -90,11 +90,11 @@ export class ExperimentService {
       // The engine's own shape check, so a definition it cannot run is a 400 now, not a failed job later.
       compileDefinition(definition);
     } catch (err) {
-      if (err instanceof DefinitionError) throw new ApiError(400, 'validation_error', err.message, err.field);
+      if (err instanceof DefinitionError) throw new InvalidInput(err.message, err.field);
       throw err;
     }
     if (this.deps.runner.stats().queued >= this.deps.limits.maxQueued) {
-      throw new ApiError(503, 'queue_full', `the queue holds the limit MAX_QUEUED = ${this.deps.limits.maxQueued} experiments; try later`);
+      throw new QueueFull(`the queue holds the limit MAX_QUEUED = ${this.deps.limits.maxQueued} experiments; try later`);
     }
     if (principal) await this.checkQuota(principal, cost.total);
     const id = randomUUID();
@@ -105,7 +105,7 @@ export class ExperimentService {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await this.deps.store.transition(id, ['queued'], 'failed', { error: message, finished: true });
-      throw new ApiError(503, 'service_unavailable', `could not queue the experiment: ${message}`);
+      throw new Unavailable(`could not queue the experiment: ${message}`);
     }
     return record;
   }
@@ -120,7 +120,7 @@ export class ExperimentService {
     if (ds.name !== 'upload') return;
     const field = 'dataset.id';
     const record = this.deps.datasets ? await this.deps.datasets.get(ds.id) : null;
-    if (!record || !canSee(principal, record.owner)) throw new ApiError(400, 'validation_error', `${field}: dataset ${ds.id} not found`, field);
+    if (!record || !canSee(principal, record.owner)) throw new InvalidInput(`${field}: dataset ${ds.id} not found`, field);
     const m = record.meta;
     ds.resolved = {
       sha256: record.sha256,
@@ -160,7 +160,7 @@ export class ExperimentService {
   async cancel(id: string, principal: RequestPrincipal | null = null): Promise<ExperimentRecord> {
     const record = await this.get(id, principal);
     if (finishedStatuses.includes(record.status)) {
-      throw new ApiError(409, 'conflict', `experiment ${id} is already ${record.status}`);
+      throw new Conflict(`experiment ${id} is already ${record.status}`);
     }
     const { runner, recorder, store } = this.deps;
     const finished = recorder.waitForFinish(id, this.deps.cancelWaitMs ?? 10_000);

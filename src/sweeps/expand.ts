@@ -5,6 +5,7 @@
  * `parameters.2.path`, `parameters.0.values.3`, `base.dataset.validation`, ….
  */
 import { ZodError } from 'zod';
+import { InvalidInput, LimitExceeded } from '../domain-errors.js';
 import { experimentCost, formatCost } from '../experiment/cost.js';
 import { resolveDefinition } from '../experiment/presets.js';
 import { experimentDefinitionSchema, type ExperimentDefinition } from '../experiment/schema.js';
@@ -46,7 +47,7 @@ export interface SweepPlan {
 
 export interface PlanOptions {
   maxTrials: number;
-  /** Server limits etc.; throws an error with a `field` (ApiError-like) to reject a definition. */
+  /** Server limits etc.; throws an InvalidInput (a LimitExceeded, say) naming the field to reject a definition. */
   check?: (definition: ExperimentDefinition) => void;
 }
 
@@ -271,10 +272,10 @@ function blame(err: unknown, req: SweepRequest, point: SweepPoint, stage: number
     message = err.message;
   } else if (err instanceof PointerError) {
     message = err.message;
-  } else if (err instanceof Error && 'statusCode' in err) {
-    field = (err as { field?: string }).field;
+  } else if (err instanceof InvalidInput) {
+    field = err.field;
     message = err.message;
-    code = (err as { code?: string }).code === 'limit_exceeded' ? 'limit_exceeded' : 'validation_error';
+    code = err instanceof LimitExceeded ? 'limit_exceeded' : 'validation_error';
   } else {
     throw err;
   }
