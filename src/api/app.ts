@@ -22,6 +22,7 @@ import { FileDatasetBlobs, PgDatasetBlobs, removeStaleTemps } from '../data/blob
 import { DatasetStore } from '../data/dataset-store.js';
 import { openStore } from '../store/open-store.js';
 import { SqlExperimentStore } from '../store/sql-store.js';
+import { SweepStore } from '../sweeps/store.js';
 import type { ExperimentStore } from '../store/store.js';
 import { makeAuthHook } from './auth.js';
 import { ApiError, echo, makeErrorHandler, toApiError } from './errors.js';
@@ -34,6 +35,7 @@ import { datasetRoutes } from './routes/datasets.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { streamRoutes, CloseCode } from './routes/stream.js';
 import { sweepRoutes } from './routes/sweeps.js';
+import { SweepService } from './sweep-service.js';
 import { systemRoutes } from './routes/system.js';
 import { StreamHub } from './stream-hub.js';
 
@@ -54,6 +56,7 @@ export interface SpikeLab {
   recorder: JobRecorder;
   hub: StreamHub;
   service: ExperimentService;
+  sweeps: SweepService;
   classifier: Classifier;
   datasets: DatasetStore;
   /** Every route Fastify registered (the OpenAPI test checks each is documented). */
@@ -203,7 +206,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(systemRoutes, { store, runner, recorder, hub, root, landingPage: !dashboard, metrics: new Metrics(), keysConfigured });
   await app.register(experimentRoutes, {
     service,
-    store,
     classifier,
     maxClassifyImages: config.limits.maxClassifyImages,
     maxClassifyCost: config.limits.maxClassifyCost,
@@ -211,12 +213,27 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     maxConcurrentDownloads: p.maxConcurrentDownloads,
     downloadTimeoutMs: p.downloadTimeoutMs,
   });
-  await app.register(streamRoutes, { hub, store, service });
+  await app.register(streamRoutes, { hub, service });
   await rmUploads(uploadDir);
   await app.register(datasetRoutes, { datasets, settings: config.datasets, uploadDir });
-  await app.register(sweepRoutes, { service, store, recorder, runner, hub, limits: config.limits, principals: config.principals, settings: config.sweeps });
+  const sweeps = new SweepService({
+    store: new SweepStore(store.sql.client, store.sql.schema),
+    experiments: service,
+    statuses: recorder,
+    queue: runner,
+    limits: config.limits,
+    settings: config.sweeps,
+    principals: config.principals,
+    log: app.log,
+  });
+  await sweeps.init();
+  await app.register(sweepRoutes, { sweeps, hub });
 
-  app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
+  app.addHook('onReady', async () => sweeps.start());
+  app.addHook('preClose', async () => {
+    hub.closeAll(CloseCode.goingAway, 'server shutting down');
+    await sweeps.close();
+  });
   app.addHook('onClose', async () => {
     // Embedded: running jobs stop without reporting an end: they stay `running` with their last
     // checkpoint and the next start resumes them. Distributed: they go on running on the workers.
@@ -237,7 +254,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   if (resumed > 0) app.log.info({ resumed }, 'resumed unfinished experiments');
   // Whatever the queue loses from now on (distributed mode) is resubmitted the same way.
   runner.reconcileWith(() => service.resumeUnfinished());
-  return { app, store, runner, recorder, hub, service, classifier, datasets, routes };
+  return { app, store, runner, recorder, hub, service, sweeps, classifier, datasets, routes };
 }
 
 /** Uploads a previous process was receiving when it stopped: incomplete, and referenced by nothing. */

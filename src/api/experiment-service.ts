@@ -1,20 +1,22 @@
 /**
- * What the routes do with experiments, independent of HTTP: validate and submit, cancel, delete,
- * and resubmit unfinished work after a restart. Refusals are domain errors (src/domain-errors.ts),
- * which the API maps to status codes.
+ * What the routes do with experiments, independent of HTTP: validate and submit, list and read
+ * what the caller may see (live progress, metrics, trained arrays), cancel, delete, and resubmit
+ * unfinished work after a restart. Refusals are domain errors (src/domain-errors.ts), which the
+ * API maps to status codes.
  */
 import { randomUUID } from 'node:crypto';
 import { ZodError } from 'zod';
-import { Conflict, InvalidInput, invalidInputFromZod, notFound, QueueFull, QuotaExceeded, Unavailable } from '../domain-errors.js';
+import { Conflict, InvalidInput, invalidInputFromZod, notFound, NotReady, QueueFull, QuotaExceeded, Unavailable } from '../domain-errors.js';
 import type { Limits, Principal, Quota } from '../config.js';
 import { formatCost } from '../experiment/cost.js';
 import { resolveDefinition } from '../experiment/presets.js';
 import { compileDefinition, DefinitionError } from '../experiment/topology.js';
 import type { JobRunner } from '../queue/job-runner.js';
 import type { JobRecorder, Log } from '../queue/job-recorder.js';
-import { finishedStatuses, type ExperimentRecord, type ExperimentStore } from '../store/store.js';
+import type { WindowMetricsEvent } from '../experiment/events.js';
+import { finishedStatuses, type ExperimentRecord, type ExperimentStatus, type ExperimentStore, type TrainedArtifacts } from '../store/store.js';
 import { checkLimits } from './limits.js';
-import { canSee, type RequestPrincipal } from './ownership.js';
+import { canSee, ownerFilter, type RequestPrincipal } from './ownership.js';
 import type { StreamHub } from './stream-hub.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import type { ExperimentDefinition } from '../experiment/schema.js';
@@ -34,6 +36,9 @@ export interface ServiceDeps {
   principals?: Principal[];
 }
 
+/** What an experiment lacks until it has finished (409 `not_ready` over HTTP). */
+export const notReady = (id: string, what: string) =>
+  new NotReady(`experiment ${id} has no ${what} yet; they are available once it has finished`);
 
 export class ExperimentService {
   private readonly quotas = new Map<string, Quota>();
@@ -141,11 +146,35 @@ export class ExperimentService {
     }
   }
 
-  /** The experiment if this principal may see it; otherwise 404, exactly as for an unknown id. */
+  /** The experiment, with live progress, if this principal may see it; otherwise NotFound, exactly as for an unknown id. */
   async get(id: string, principal: RequestPrincipal | null = null): Promise<ExperimentRecord> {
+    return this.withLiveProgress(await this.visible(id, principal));
+  }
+
+  private async visible(id: string, principal: RequestPrincipal | null): Promise<ExperimentRecord> {
     const record = await this.deps.store.get(id);
     if (!record || !canSee(principal, record.owner)) throw notFound('experiment', id);
-    return this.withLiveProgress(record);
+    return record;
+  }
+
+  /** A page of the experiments this principal may see, newest first, with live progress. */
+  async list(
+    query: { status?: ExperimentStatus[]; limit: number; offset: number },
+    principal: RequestPrincipal | null = null,
+  ): Promise<{ items: ExperimentRecord[]; total: number }> {
+    const page = await this.deps.store.list({ ...query, owner: ownerFilter(principal) });
+    return { items: page.items.map((x) => this.withLiveProgress(x)), total: page.total };
+  }
+
+  /** The labelling-window metrics of an experiment this principal may see. */
+  async metrics(id: string, principal: RequestPrincipal | null = null): Promise<{ record: ExperimentRecord; items: WindowMetricsEvent[] }> {
+    const record = await this.get(id, principal);
+    return { record, items: await this.deps.store.listMetrics(record.id) };
+  }
+
+  /** The stored trained arrays of an experiment (read with get(), so the caller may see it); null before there are any. */
+  storedArtifacts(record: ExperimentRecord): Promise<TrainedArtifacts | null> {
+    return this.deps.store.loadArtifacts(record.id);
   }
 
   withLiveProgress(record: ExperimentRecord): ExperimentRecord {
@@ -176,8 +205,7 @@ export class ExperimentService {
   }
 
   async delete(id: string, principal: RequestPrincipal | null = null): Promise<void> {
-    const record = await this.deps.store.get(id);
-    if (!record || !canSee(principal, record.owner)) throw notFound('experiment', id);
+    const record = await this.visible(id, principal);
     this.deps.recorder.forget(id);
     if (!finishedStatuses.includes(record.status)) await this.deps.runner.cancel(id);
     this.deps.hub.drop(id);
