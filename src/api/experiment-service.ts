@@ -118,9 +118,10 @@ export class ExperimentService {
   /**
    * An uploaded dataset named by id: checked to exist for this principal, and its shape and hash
    * written into the definition (`dataset.resolved`, the split sizes made explicit; a preset's
-   * input layer sized to it), so the stored definition says exactly what was trained on.
+   * input layer sized to it), so the stored definition says exactly what was trained on. Other
+   * datasets are left as they are. A sweep resolves its base this way before planning its trials.
    */
-  private async resolveDataset(def: ExperimentDefinition, principal: RequestPrincipal | null, fromPreset: boolean): Promise<void> {
+  async resolveDataset(def: ExperimentDefinition, principal: RequestPrincipal | null, fromPreset: boolean): Promise<void> {
     const ds = def.dataset;
     if (ds.name !== 'upload') return;
     const field = 'dataset.id';

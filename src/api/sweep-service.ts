@@ -5,11 +5,13 @@
  * (src/sweeps/coordinator.ts) runs them. Refusals are domain errors (src/domain-errors.ts).
  */
 import type { Limits, Principal, SweepSettings } from '../config.js';
+import type { ExperimentDefinition } from '../experiment/schema.js';
 import { Conflict, InvalidInput, invalidInputFromZod, LimitExceeded, notFound, QueueFull } from '../domain-errors.js';
 import { SweepCoordinator, type CoordinatorLog, type StatusSource, type SweepEvent, type TrialService } from '../sweeps/coordinator.js';
-import { planSweep, SweepValidationError, type SweepPlan } from '../sweeps/expand.js';
+import { planSweep, resolveSweepBase, SweepValidationError, type SweepPlan } from '../sweeps/expand.js';
 import { sweepRequestSchema, type SweepRequest } from '../sweeps/schema.js';
 import type { SweepRecord, SweepStatus, SweepStore, TrialRow } from '../sweeps/store.js';
+import type { ExperimentService } from './experiment-service.js';
 import { checkLimits } from './limits.js';
 import { canSee, ownerFilter, type RequestPrincipal } from './ownership.js';
 
@@ -21,8 +23,11 @@ export interface SweepState {
 
 export interface SweepServiceDeps {
   store: SweepStore;
-  /** Trials are submitted, cancelled and deleted as ordinary experiments (the ExperimentService). */
-  experiments: TrialService;
+  /**
+   * Trials are submitted, cancelled and deleted as ordinary experiments (the ExperimentService),
+   * which also looks up an uploaded dataset the base names, for the sweep's owner.
+   */
+  experiments: TrialService & Pick<ExperimentService, 'resolveDataset'>;
   /** Experiment status changes (the JobRecorder's), which move sweeps on. */
   statuses: StatusSource;
   /** The queue's depth: a sweep whose first rung would overfill it is refused whole. */
@@ -68,7 +73,7 @@ export class SweepService {
   async create(body: unknown, principal: RequestPrincipal | null): Promise<SweepState> {
     const parsed = sweepRequestSchema.safeParse(body ?? null);
     if (!parsed.success) throw invalidInputFromZod(parsed.error);
-    const plan = this.plan(parsed.data);
+    const plan = await this.plan(parsed.data, principal);
     const queued = this.deps.queue.stats().queued;
     const { maxQueued } = this.deps.limits;
     if (queued + plan.trialsFirstStage > maxQueued) {
@@ -77,12 +82,29 @@ export class SweepService {
     return this.stateOf(await this.coordinator.create(parsed.data, plan, principal?.id ?? null));
   }
 
-  private plan(request: SweepRequest): SweepPlan {
+  /**
+   * Every trial of every rung checked, after the base's uploaded dataset (if any) is looked up as
+   * this principal: a dataset it may not see is refused like a missing one, and the trials'
+   * definitions carry its id, hash and shape (each trial is checked again when it is submitted).
+   */
+  private async plan(request: SweepRequest, principal: RequestPrincipal | null): Promise<SweepPlan> {
     try {
-      return planSweep(request, { maxTrials: this.deps.settings.maxTrials, check: (def) => checkLimits(def, this.deps.limits, false) });
+      const base = resolveSweepBase(request);
+      await this.resolveDatasetOf(base, 'preset' in request.base, principal);
+      return planSweep(request, { maxTrials: this.deps.settings.maxTrials, check: (def) => checkLimits(def, this.deps.limits, false), base });
     } catch (err) {
       if (!(err instanceof SweepValidationError)) throw err;
       throw err.code === 'limit_exceeded' ? new LimitExceeded(err.message, err.field) : new InvalidInput(err.message, err.field);
+    }
+  }
+
+  /** The experiment service's dataset lookup, its refusal naming the field inside the sweep request (`base.dataset.id`). */
+  private async resolveDatasetOf(base: ExperimentDefinition, fromPreset: boolean, principal: RequestPrincipal | null): Promise<void> {
+    try {
+      await this.deps.experiments.resolveDataset(base, principal, fromPreset);
+    } catch (err) {
+      if (!(err instanceof InvalidInput) || !err.field) throw err;
+      throw new InvalidInput(`base.${err.message}`, `base.${err.field}`);
     }
   }
 

@@ -49,6 +49,12 @@ export interface PlanOptions {
   maxTrials: number;
   /** Server limits etc.; throws an InvalidInput (a LimitExceeded, say) naming the field to reject a definition. */
   check?: (definition: ExperimentDefinition) => void;
+  /**
+   * The base as resolveSweepBase gave it and the server completed it: an uploaded dataset looked
+   * up (shape, hash, split sizes; whether the caller may use it), which a pure planner cannot do.
+   * Default: resolveSweepBase(req) — enough for MNIST and the generators.
+   */
+  base?: ExperimentDefinition;
 }
 
 /** Parameters a sweep may not vary (the objective must compare like with like; seeds are `seeds`). */
@@ -58,13 +64,18 @@ const forbidden: Record<string, string> = {
   '/dataset/test': 'the test set is never part of a sweep’s choice',
   '/dataset/name': 'the dataset is fixed',
   '/dataset/id': 'the dataset is fixed',
+  '/dataset/resolved': 'the server fills it in from the uploaded dataset',
 };
+
+/** The reason a path (or a path inside it) may not be swept; undefined if it may. */
+const forbiddenBecause = (path: string) => Object.entries(forbidden).find(([p]) => path === p || path.startsWith(`${p}/`))?.[1];
 
 const paramField = (i: number, key = 'path') => `parameters.${i}.${key}`;
 
-function resolveBase(base: unknown): ExperimentDefinition {
+/** The request's base as a full definition (preset expanded); errors name the field under `base`. */
+export function resolveSweepBase(req: SweepRequest): ExperimentDefinition {
   try {
-    return resolveDefinition(base);
+    return resolveDefinition(req.base);
   } catch (err) {
     if (err instanceof ZodError) {
       const issue = err.issues[0]!;
@@ -118,12 +129,7 @@ export function trialDefinition(plan: SweepPlan, pointIndex: number, seedIndex: 
 }
 
 export function planSweep(req: SweepRequest, opts: PlanOptions): SweepPlan {
-  const base = resolveBase(req.base);
-  if (base.dataset.name === 'upload') {
-    // Uploaded datasets are resolved (shape, hash, owner) by the experiment service at submission;
-    // a sweep could not validate its trials before queuing them.
-    throw new SweepValidationError('base.dataset', 'sweeps over uploaded datasets are not supported yet; use MNIST or a built-in generator');
-  }
+  const base = opts.base ?? resolveSweepBase(req);
   if (base.dataset.validation <= 0) {
     const field = 'preset' in req.base ? 'base.validation' : 'base.dataset.validation';
     throw new SweepValidationError(
@@ -140,7 +146,8 @@ export function planSweep(req: SweepRequest, opts: PlanOptions): SweepPlan {
       if (err instanceof PointerError) throw new SweepValidationError(paramField(i), `parameters.${i}.path "${p.path}": ${err.message}`);
       throw err;
     }
-    if (forbidden[p.path]) throw new SweepValidationError(paramField(i), `parameters.${i}.path "${p.path}" cannot be swept: ${forbidden[p.path]}`);
+    const because = forbiddenBecause(p.path);
+    if (because) throw new SweepValidationError(paramField(i), `parameters.${i}.path "${p.path}" cannot be swept: ${because}`);
     if (req.successiveHalving && (p.path === '/dataset/train' || p.path === '/epochs')) {
       throw new SweepValidationError(paramField(i), `parameters.${i}.path "${p.path}" cannot be swept with successiveHalving, whose rungs set the training size`);
     }
