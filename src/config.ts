@@ -116,6 +116,15 @@ export interface Config {
   limits: Limits;
   /** Uploaded datasets (POST /v1/datasets). */
   datasets: DatasetSettings;
+  /** Parameter sweeps (POST /v1/sweeps). */
+  sweeps: SweepSettings;
+}
+
+export interface SweepSettings {
+  /** Trials (points × seeds) one sweep may expand to. */
+  maxTrials: number;
+  /** How often the coordinator re-derives every running sweep from the store (missed events, other instances). */
+  tickMs: number;
 }
 
 export interface DatasetSettings {
@@ -198,6 +207,8 @@ const envSchema = z.object({
   MAX_DATASETS: positiveInt(1000),
   DATASET_UPLOAD_TIMEOUT_MS: positiveInt(10 * 60_000),
   DATASET_CACHE_BYTES: positiveInt(8 * 1024 ** 3),
+  MAX_SWEEP_TRIALS: z.coerce.number().int().positive().max(10_000).default(256),
+  SWEEP_TICK_MS: positiveInt(2_000),
   BULLMQ_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
@@ -291,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxClassifyCost: e.MAX_CLASSIFY_COST,
     },
     datasets: { maxBytes: e.MAX_DATASET_BYTES, maxCount: e.MAX_DATASETS, uploadTimeoutMs: e.DATASET_UPLOAD_TIMEOUT_MS, cacheBytes: e.DATASET_CACHE_BYTES },
+    sweeps: { maxTrials: e.MAX_SWEEP_TRIALS, tickMs: e.SWEEP_TICK_MS },
   };
 }
 

@@ -22,6 +22,7 @@ import { FileDatasetBlobs, PgDatasetBlobs, removeStaleTemps } from '../data/blob
 import { DatasetStore } from '../data/dataset-store.js';
 import { openStore } from '../store/open-store.js';
 import { SqlExperimentStore } from '../store/sql-store.js';
+import { SweepStore } from '../sweeps/store.js';
 import type { ExperimentStore } from '../store/store.js';
 import { makeAuthHook } from './auth.js';
 import { ApiError, echo, makeErrorHandler, toApiError } from './errors.js';
@@ -34,6 +35,7 @@ import { datasetRoutes } from './routes/datasets.js';
 import { experimentRoutes } from './routes/experiments.js';
 import { streamRoutes, CloseCode } from './routes/stream.js';
 import { sweepRoutes } from './routes/sweeps.js';
+import { SweepService } from './sweep-service.js';
 import { systemRoutes } from './routes/system.js';
 import { StreamHub } from './stream-hub.js';
 
@@ -54,6 +56,7 @@ export interface SpikeLab {
   recorder: JobRecorder;
   hub: StreamHub;
   service: ExperimentService;
+  sweeps: SweepService;
   classifier: Classifier;
   datasets: DatasetStore;
   /** Every route Fastify registered (the OpenAPI test checks each is documented). */
@@ -143,7 +146,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await removeStaleTemps(blobs.localRoot);
   const onListenerError = (err: unknown) => app.log.error({ err }, 'job event listener failed');
   // Distributed mode: experiments go to BullMQ; worker processes run them and write the store.
-  let reconcile = () => {};
   const runner: JobRunner = config.redisUrl
     ? new BullMqJobRunner({
         redisUrl: config.redisUrl,
@@ -152,9 +154,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         attempts: config.queue.attempts,
         backoffMs: config.queue.backoffMs,
         heartbeatMs: config.queue.heartbeatMs,
+        reconcileIntervalMs: config.queue.reconcileIntervalMs,
         store,
         log: app.log,
-        onReconnect: () => reconcile(),
         onListenerError,
       })
     : new EmbeddedJobRunner({
@@ -166,11 +168,12 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         onListenerError,
         cancelGraceMs: config.protection.cancelGraceMs,
         checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+        checkpoints: store,
         // Resolved lazily: the service (which knows the quotas) is built after the runner.
         runningLimit: (owner) => service.runningLimit(owner),
       });
-  const recorder = new JobRecorder(store, app.log, opts.progressIntervalMs, {
-    remote: runner.kind === 'bullmq',
+  const recorder = new JobRecorder(store, app.log, runner.recording(), {
+    progressIntervalMs: opts.progressIntervalMs,
     checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
   });
   const p = config.protection;
@@ -203,7 +206,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   await app.register(systemRoutes, { store, runner, recorder, hub, root, landingPage: !dashboard, metrics: new Metrics(), keysConfigured });
   await app.register(experimentRoutes, {
     service,
-    store,
     classifier,
     maxClassifyImages: config.limits.maxClassifyImages,
     maxClassifyCost: config.limits.maxClassifyCost,
@@ -211,15 +213,28 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
     maxConcurrentDownloads: p.maxConcurrentDownloads,
     downloadTimeoutMs: p.downloadTimeoutMs,
   });
-  await app.register(streamRoutes, { hub, store, service });
+  await app.register(streamRoutes, { hub, service });
   await rmUploads(uploadDir);
   await app.register(datasetRoutes, { datasets, settings: config.datasets, uploadDir });
-  await app.register(sweepRoutes, { service, store, recorder, runner, hub, limits: config.limits, principals: config.principals });
+  const sweeps = new SweepService({
+    store: new SweepStore(store.sql.client, store.sql.schema),
+    experiments: service,
+    statuses: recorder,
+    queue: runner,
+    limits: config.limits,
+    settings: config.sweeps,
+    principals: config.principals,
+    log: app.log,
+  });
+  await sweeps.init();
+  await app.register(sweepRoutes, { sweeps, hub });
 
-  app.addHook('preClose', async () => hub.closeAll(CloseCode.goingAway, 'server shutting down'));
-  let reconcileTimer: NodeJS.Timeout | undefined;
+  app.addHook('onReady', async () => sweeps.start());
+  app.addHook('preClose', async () => {
+    hub.closeAll(CloseCode.goingAway, 'server shutting down');
+    await sweeps.close();
+  });
   app.addHook('onClose', async () => {
-    clearInterval(reconcileTimer);
     // Embedded: running jobs stop without reporting an end: they stay `running` with their last
     // checkpoint and the next start resumes them. Distributed: they go on running on the workers.
     await runner.close();
@@ -237,26 +252,9 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
   }
   const resumed = await service.resumeUnfinished();
   if (resumed > 0) app.log.info({ resumed }, 'resumed unfinished experiments');
-  if (runner.kind === 'bullmq') {
-    // The database is the source of truth: experiments it holds as queued/running but the queue
-    // lost (Redis flushed, or restarted without its AOF) are enqueued again, from their last
-    // checkpoint — now, periodically, and whenever Redis comes back.
-    let busy = false;
-    reconcile = () => {
-      if (busy) return;
-      busy = true;
-      service
-        .resumeUnfinished()
-        .then(
-          (n) => n > 0 && app.log.info({ resumed: n }, 're-enqueued experiments the queue did not hold'),
-          (err: unknown) => app.log.warn({ err }, 'could not reconcile the queue with the database'),
-        )
-        .finally(() => (busy = false));
-    };
-    reconcileTimer = setInterval(reconcile, config.queue.reconcileIntervalMs);
-    reconcileTimer.unref();
-  }
-  return { app, store, runner, recorder, hub, service, classifier, datasets, routes };
+  // Whatever the queue loses from now on (distributed mode) is resubmitted the same way.
+  runner.reconcileWith(() => service.resumeUnfinished());
+  return { app, store, runner, recorder, hub, service, sweeps, classifier, datasets, routes };
 }
 
 /** Uploads a previous process was receiving when it stopped: incomplete, and referenced by nothing. */

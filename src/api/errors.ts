@@ -1,10 +1,28 @@
 /**
  * One error shape for every failure the API reports: `{statusCode, code, message, field?}`, where
- * `field` is the dotted path of the first offending input field.
+ * `field` is the dotted path of the first offending input field. Services throw domain errors
+ * (src/domain-errors.ts), mapped here; routes may throw an ApiError for what only HTTP knows.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import {
+  Conflict,
+  DomainError,
+  echo,
+  InvalidInput,
+  invalidInputFromIssues,
+  invalidInputFromZod,
+  LimitExceeded,
+  NotFound,
+  notFound,
+  NotReady,
+  QueueFull,
+  QuotaExceeded,
+  Unavailable,
+  UnknownField,
+  type ZodLikeIssue,
+} from '../domain-errors.js';
 
 export type ErrorCode =
   | 'invalid_json'
@@ -48,32 +66,38 @@ export class ApiError extends Error {
   }
 }
 
-/** A client-sent string echoed in a message or field: bounded, so a huge name is not echoed or logged whole. */
-export const echo = (s: string, max = 64) => (s.length <= max ? s : `${s.slice(0, max)}…`);
+export { echo, notFound };
 
-export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `${what} ${echo(id)} not found`);
+/**
+ * The one place a domain error (src/domain-errors.ts) becomes an HTTP status and error code; the
+ * first class an error is an instance of wins, so subclasses come before their parents.
+ */
+const domainStatus: [new (...args: never[]) => DomainError, number, ErrorCode][] = [
+  [UnknownField, 400, 'unknown_field'],
+  [LimitExceeded, 400, 'limit_exceeded'],
+  [InvalidInput, 400, 'validation_error'],
+  [NotFound, 404, 'not_found'],
+  [NotReady, 409, 'not_ready'],
+  [Conflict, 409, 'conflict'],
+  [QuotaExceeded, 429, 'quota_exceeded'],
+  [QueueFull, 503, 'queue_full'],
+  [Unavailable, 503, 'service_unavailable'],
+];
 
-interface ZodLikeIssue {
-  code: string;
-  path: PropertyKey[];
-  message: string;
-  keys?: string[];
+function fromDomain(err: DomainError): ApiError {
+  const mapped = domainStatus.find(([type]) => err instanceof type);
+  // A domain error nobody mapped is a bug here, not the client's: reported like any other.
+  if (!mapped) return new ApiError(500, 'internal_error', 'internal server error');
+  return new ApiError(mapped[1], mapped[2], err.message, err.field);
 }
 
-/** The first issue, with a path that reaches the offending field (unrecognized keys name the key). */
+/** A zod error as the API reports it (400 naming the first offending field). */
 export function errorFromZodIssues(issues: ZodLikeIssue[], prefix = ''): ApiError {
-  const issue = issues[0]!;
-  const segments = issue.path.map(String);
-  if (issue.code === 'unrecognized_keys' && issue.keys && issue.keys.length > 0) {
-    const field = echo([prefix, ...segments, issue.keys[0]].filter(Boolean).join('.'));
-    return new ApiError(400, 'unknown_field', `unknown field ${field}`, field);
-  }
-  const field = echo([prefix, ...segments].filter(Boolean).join('.'), 200);
-  return new ApiError(400, 'validation_error', field ? `${field}: ${issue.message}` : issue.message, field || undefined);
+  return fromDomain(invalidInputFromIssues(issues, prefix));
 }
 
 export function errorFromZod(err: ZodError, prefix = ''): ApiError {
-  return errorFromZodIssues(err.issues as ZodLikeIssue[], prefix);
+  return fromDomain(invalidInputFromZod(err, prefix));
 }
 
 /** Maps fastify-type-provider-zod's validation entries back to zod-like issues. */
@@ -91,6 +115,7 @@ function issuesFromFastifyValidation(err: FastifyError): ZodLikeIssue[] {
 
 export function toApiError(err: unknown, maxBodyBytes?: number): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof DomainError) return fromDomain(err);
   if (err instanceof ZodError) return errorFromZod(err);
   const e = err as FastifyError & { statusCode?: number };
   if (hasZodFastifySchemaValidationErrors(e)) return errorFromZodIssues(issuesFromFastifyValidation(e));

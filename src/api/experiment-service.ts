@@ -1,19 +1,22 @@
 /**
- * What the routes do with experiments, independent of HTTP: validate and submit, cancel, delete,
- * and resubmit unfinished work after a restart.
+ * What the routes do with experiments, independent of HTTP: validate and submit, list and read
+ * what the caller may see (live progress, metrics, trained arrays), cancel, delete, and resubmit
+ * unfinished work after a restart. Refusals are domain errors (src/domain-errors.ts), which the
+ * API maps to status codes.
  */
 import { randomUUID } from 'node:crypto';
 import { ZodError } from 'zod';
+import { Conflict, InvalidInput, invalidInputFromZod, notFound, NotReady, QueueFull, QuotaExceeded, Unavailable } from '../domain-errors.js';
 import type { Limits, Principal, Quota } from '../config.js';
 import { formatCost } from '../experiment/cost.js';
 import { resolveDefinition } from '../experiment/presets.js';
 import { compileDefinition, DefinitionError } from '../experiment/topology.js';
 import type { JobRunner } from '../queue/job-runner.js';
 import type { JobRecorder, Log } from '../queue/job-recorder.js';
-import { finishedStatuses, type ExperimentRecord, type ExperimentStore } from '../store/store.js';
-import { ApiError, errorFromZod, notFound } from './errors.js';
+import type { WindowMetricsEvent } from '../experiment/events.js';
+import { finishedStatuses, type ExperimentRecord, type ExperimentStatus, type ExperimentStore, type TrainedArtifacts } from '../store/store.js';
 import { checkLimits } from './limits.js';
-import { canSee, type RequestPrincipal } from './ownership.js';
+import { canSee, ownerFilter, type RequestPrincipal } from './ownership.js';
 import type { StreamHub } from './stream-hub.js';
 import type { DatasetStore } from '../data/dataset-store.js';
 import type { ExperimentDefinition } from '../experiment/schema.js';
@@ -33,6 +36,9 @@ export interface ServiceDeps {
   principals?: Principal[];
 }
 
+/** What an experiment lacks until it has finished (409 `not_ready` over HTTP). */
+export const notReady = (id: string, what: string) =>
+  new NotReady(`experiment ${id} has no ${what} yet; they are available once it has finished`);
 
 export class ExperimentService {
   private readonly quotas = new Map<string, Quota>();
@@ -62,8 +68,7 @@ export class ExperimentService {
     const quota = this.quotas.get(principal.id);
     if (!quota || principal.admin) return;
     const usage = await this.deps.store.usage(principal.id);
-    const over = (what: string, detail: string) =>
-      new ApiError(429, 'quota_exceeded', `${principal.name} ${detail} (quota ${what}); try later`);
+    const over = (what: string, detail: string) => new QuotaExceeded(`${principal.name} ${detail} (quota ${what}); try later`);
     if (quota.queued > 0 && usage.queued >= quota.queued) {
       throw over('queued', `already has ${usage.queued} experiments queued, the most allowed is ${quota.queued}`);
     }
@@ -81,7 +86,7 @@ export class ExperimentService {
     try {
       definition = resolveDefinition(body);
     } catch (err) {
-      if (err instanceof ZodError) throw errorFromZod(err);
+      if (err instanceof ZodError) throw invalidInputFromZod(err);
       throw err;
     }
     await this.resolveDataset(definition, principal, fromPreset);
@@ -90,11 +95,11 @@ export class ExperimentService {
       // The engine's own shape check, so a definition it cannot run is a 400 now, not a failed job later.
       compileDefinition(definition);
     } catch (err) {
-      if (err instanceof DefinitionError) throw new ApiError(400, 'validation_error', err.message, err.field);
+      if (err instanceof DefinitionError) throw new InvalidInput(err.message, err.field);
       throw err;
     }
     if (this.deps.runner.stats().queued >= this.deps.limits.maxQueued) {
-      throw new ApiError(503, 'queue_full', `the queue holds the limit MAX_QUEUED = ${this.deps.limits.maxQueued} experiments; try later`);
+      throw new QueueFull(`the queue holds the limit MAX_QUEUED = ${this.deps.limits.maxQueued} experiments; try later`);
     }
     if (principal) await this.checkQuota(principal, cost.total);
     const id = randomUUID();
@@ -105,7 +110,7 @@ export class ExperimentService {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await this.deps.store.transition(id, ['queued'], 'failed', { error: message, finished: true });
-      throw new ApiError(503, 'service_unavailable', `could not queue the experiment: ${message}`);
+      throw new Unavailable(`could not queue the experiment: ${message}`);
     }
     return record;
   }
@@ -113,14 +118,15 @@ export class ExperimentService {
   /**
    * An uploaded dataset named by id: checked to exist for this principal, and its shape and hash
    * written into the definition (`dataset.resolved`, the split sizes made explicit; a preset's
-   * input layer sized to it), so the stored definition says exactly what was trained on.
+   * input layer sized to it), so the stored definition says exactly what was trained on. Other
+   * datasets are left as they are. A sweep resolves its base this way before planning its trials.
    */
-  private async resolveDataset(def: ExperimentDefinition, principal: RequestPrincipal | null, fromPreset: boolean): Promise<void> {
+  async resolveDataset(def: ExperimentDefinition, principal: RequestPrincipal | null, fromPreset: boolean): Promise<void> {
     const ds = def.dataset;
     if (ds.name !== 'upload') return;
     const field = 'dataset.id';
     const record = this.deps.datasets ? await this.deps.datasets.get(ds.id) : null;
-    if (!record || !canSee(principal, record.owner)) throw new ApiError(400, 'validation_error', `${field}: dataset ${ds.id} not found`, field);
+    if (!record || !canSee(principal, record.owner)) throw new InvalidInput(`${field}: dataset ${ds.id} not found`, field);
     const m = record.meta;
     ds.resolved = {
       sha256: record.sha256,
@@ -141,11 +147,35 @@ export class ExperimentService {
     }
   }
 
-  /** The experiment if this principal may see it; otherwise 404, exactly as for an unknown id. */
+  /** The experiment, with live progress, if this principal may see it; otherwise NotFound, exactly as for an unknown id. */
   async get(id: string, principal: RequestPrincipal | null = null): Promise<ExperimentRecord> {
+    return this.withLiveProgress(await this.visible(id, principal));
+  }
+
+  private async visible(id: string, principal: RequestPrincipal | null): Promise<ExperimentRecord> {
     const record = await this.deps.store.get(id);
     if (!record || !canSee(principal, record.owner)) throw notFound('experiment', id);
-    return this.withLiveProgress(record);
+    return record;
+  }
+
+  /** A page of the experiments this principal may see, newest first, with live progress. */
+  async list(
+    query: { status?: ExperimentStatus[]; limit: number; offset: number },
+    principal: RequestPrincipal | null = null,
+  ): Promise<{ items: ExperimentRecord[]; total: number }> {
+    const page = await this.deps.store.list({ ...query, owner: ownerFilter(principal) });
+    return { items: page.items.map((x) => this.withLiveProgress(x)), total: page.total };
+  }
+
+  /** The labelling-window metrics of an experiment this principal may see. */
+  async metrics(id: string, principal: RequestPrincipal | null = null): Promise<{ record: ExperimentRecord; items: WindowMetricsEvent[] }> {
+    const record = await this.get(id, principal);
+    return { record, items: await this.deps.store.listMetrics(record.id) };
+  }
+
+  /** The stored trained arrays of an experiment (read with get(), so the caller may see it); null before there are any. */
+  storedArtifacts(record: ExperimentRecord): Promise<TrainedArtifacts | null> {
+    return this.deps.store.loadArtifacts(record.id);
   }
 
   withLiveProgress(record: ExperimentRecord): ExperimentRecord {
@@ -160,7 +190,7 @@ export class ExperimentService {
   async cancel(id: string, principal: RequestPrincipal | null = null): Promise<ExperimentRecord> {
     const record = await this.get(id, principal);
     if (finishedStatuses.includes(record.status)) {
-      throw new ApiError(409, 'conflict', `experiment ${id} is already ${record.status}`);
+      throw new Conflict(`experiment ${id} is already ${record.status}`);
     }
     const { runner, recorder, store } = this.deps;
     const finished = recorder.waitForFinish(id, this.deps.cancelWaitMs ?? 10_000);
@@ -176,8 +206,7 @@ export class ExperimentService {
   }
 
   async delete(id: string, principal: RequestPrincipal | null = null): Promise<void> {
-    const record = await this.deps.store.get(id);
-    if (!record || !canSee(principal, record.owner)) throw notFound('experiment', id);
+    const record = await this.visible(id, principal);
     this.deps.recorder.forget(id);
     if (!finishedStatuses.includes(record.status)) await this.deps.runner.cancel(id);
     this.deps.hub.drop(id);
@@ -193,7 +222,7 @@ export class ExperimentService {
     const { store, runner, log } = this.deps;
     let resumed = 0;
     for (const record of await store.listUnfinished()) {
-      if (runner.holds ? await runner.holds(record.id) : runner.has(record.id)) continue;
+      if (await runner.holds(record.id)) continue;
       // Accepted under older (or laxer) limits: a definition over today's limits would occupy an
       // engine thread again after every restart, so it fails instead of resuming.
       const refusal = this.overLimits(record);
@@ -203,8 +232,7 @@ export class ExperimentService {
         log.warn({ experimentId: record.id, error: refusal }, 'not resuming an experiment over the limits');
         continue;
       }
-      // (The BullMQ runner's workers load the checkpoint from the store themselves.)
-      const checkpoint = record.status === 'running' && runner.kind === 'embedded' ? await store.loadCheckpoint(record.id) : null;
+      const checkpoint = await runner.resumeCheckpointFor(record);
       try {
         await runner.submit({
           id: record.id,

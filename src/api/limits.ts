@@ -6,7 +6,7 @@ import type { Limits } from '../config.js';
 import { limitEnvNames } from '../config.js';
 import { experimentCost, formatCost, type CostBreakdown } from '../experiment/cost.js';
 import type { ExperimentDefinition } from '../experiment/schema.js';
-import { ApiError } from './errors.js';
+import { LimitExceeded } from '../domain-errors.js';
 
 interface Check {
   field: string;
@@ -31,14 +31,12 @@ export function checkLimits(def: ExperimentDefinition, limits: Limits, fromPrese
     const max = limits[c.limit];
     if (c.value > max) {
       const field = fromPreset ? c.presetField : c.field;
-      throw new ApiError(400, 'limit_exceeded', `${field} = ${c.value} is over the limit ${limitEnvNames[c.limit]} = ${max}`, field);
+      throw new LimitExceeded(`${field} = ${c.value} is over the limit ${limitEnvNames[c.limit]} = ${max}`, field);
     }
   }
   const cost = experimentCost(def);
   if (cost.total > limits.maxExperimentCost) {
-    throw new ApiError(
-      400,
-      'limit_exceeded',
+    throw new LimitExceeded(
       `the estimated cost ${formatCost(cost.total)} (${formatCost(cost.neuronSteps)} neuron-steps + ${formatCost(cost.checkpointBytes)} checkpoint bytes + ${formatCost(cost.streamBytes)} stream bytes) is over the limit MAX_EXPERIMENT_COST = ${formatCost(limits.maxExperimentCost)}`,
     );
   }

@@ -1,6 +1,7 @@
 /** Zod schemas of path and query parameters. Unknown query parameters are rejected. */
 import { z } from 'zod';
 import { experimentStatuses, type ExperimentStatus } from '../store/store.js';
+import { sweepStatuses, type SweepStatus } from '../sweeps/store.js';
 import { channels, spikeLayers, type Channel, type SpikeLayer } from './stream-hub.js';
 
 /** Accepted on every route so browsers can authenticate WebSockets; checked by the auth hook. */
@@ -19,11 +20,24 @@ const commaList = <T extends string>(allowed: readonly T[], what: string) =>
     })
     .transform((xs) => xs as T[]);
 
+/** A page of a list, newest first. */
+const paging = {
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+};
+
 export const listQuery = z
   .object({
     status: commaList<ExperimentStatus>(experimentStatuses, 'status').optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+    ...paging,
+    ...apiKey,
+  })
+  .strict();
+
+export const sweepListQuery = z
+  .object({
+    status: commaList<SweepStatus>(sweepStatuses, 'status').optional(),
+    ...paging,
     ...apiKey,
   })
   .strict();

@@ -22,6 +22,7 @@ import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ExperimentStore } from '../store/store.js';
 import type { Log } from './job-recorder.js';
+import { ReadBackStoredEnds } from './read-back-stored-ends.js';
 import { RunnerListeners, type ClusterStats, type JobRunner, type JobRunnerEvent, type JobRunnerListener, type JobRunnerStats, type JobSpec } from './job-runner.js';
 import {
   decodeLiveMessage,
@@ -45,8 +46,8 @@ export interface BullMqRunnerOptions {
   /** The shared store: ends are read back from it. */
   store: ExperimentStore;
   log: Log;
-  /** Called when Redis comes back after a disconnect (the API re-enqueues what Redis lost). */
-  onReconnect?: () => void;
+  /** How often the queue is compared with the database (reconcileWith). */
+  reconcileIntervalMs: number;
   onListenerError?: (err: unknown) => void;
   /** How long the end of a job waits for the worker's `end` marker on the live channel. */
   endWaitMs?: number;
@@ -66,13 +67,14 @@ export class BullMqJobRunner implements JobRunner {
   private cmd!: Redis;
   private readonly keys: ReturnType<typeof spikelabKeys>;
   private readonly listeners: RunnerListeners;
-  /** Jobs this instance knows the queue holds, from QueueEvents (has() must answer synchronously). */
-  private readonly known = new Map<string, 'queued' | 'running'>();
   /** End markers seen recently, and ends waiting for theirs. */
   private readonly endsSeen = new Map<string, number>();
   private readonly endWaiters = new Map<string, () => void>();
   private cached: JobRunnerStats = { queued: 0, running: 0, workers: 0 };
   private statsTimer: NodeJS.Timeout | undefined;
+  /** Resubmits what the queue lost (reconcileWith); runs one at a time. */
+  private reconcile: (() => void) | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
   private started = false;
   private closed = false;
   private wasDisconnected = false;
@@ -105,7 +107,7 @@ export class BullMqJobRunner implements JobRunner {
       if (!this.wasDisconnected || this.closed) return;
       this.wasDisconnected = false;
       this.opts.log.info({}, 'Redis connection is back; reconciling the queue with the database');
-      this.opts.onReconnect?.();
+      this.reconcile?.();
     });
 
     this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onLive(message));
@@ -114,15 +116,11 @@ export class BullMqJobRunner implements JobRunner {
         this.emit({ type: 'event', id: jobId, event: data as never });
       }
     });
-    this.events.on('waiting', ({ jobId }) => void this.known.set(jobId, 'queued'));
-    this.events.on('delayed', ({ jobId }) => void this.known.set(jobId, 'queued'));
-    this.events.on('active', ({ jobId }) => void this.known.set(jobId, 'running'));
     this.events.on('completed', ({ jobId, returnvalue }) => void this.onEnded(jobId, returnvalue as unknown as ExperimentJobResult, null));
     this.events.on('failed', ({ jobId, failedReason }) => void this.onEnded(jobId, null, failedReason));
     // A cancel removes a waiting job (finished ones are dropped by removeOnComplete, without an
     // event); the cancel flag tells it from a removal by an operator's tool.
     this.events.on('removed', ({ jobId }) => {
-      this.known.delete(jobId);
       void this.cmd.exists(this.keys.cancelFlag(jobId)).then(
         (n) => {
           if (n === 1 && !this.closed) this.emit({ type: 'cancelled', id: jobId });
@@ -133,8 +131,6 @@ export class BullMqJobRunner implements JobRunner {
 
     await Promise.all([this.queue.waitUntilReady(), this.events.waitUntilReady()]);
     await this.sub.subscribe(this.keys.live);
-    for (const job of await this.queue.getJobs(['active'])) if (job.id) this.known.set(job.id, 'running');
-    for (const job of await this.queue.getJobs([...waitingStates] as never)) if (job.id) this.known.set(job.id, 'queued');
     await this.refreshStats();
     this.statsTimer = setInterval(() => void this.refreshStats(), this.opts.statsIntervalMs ?? 1000);
     this.statsTimer.unref();
@@ -170,7 +166,6 @@ export class BullMqJobRunner implements JobRunner {
       removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     };
     await this.queue.add('experiment', { id: job.id }, options);
-    if (!this.known.has(job.id)) this.known.set(job.id, 'queued');
   }
 
   /** Whether the queue holds the job (asked of Redis, not of this instance's memory). */
@@ -178,6 +173,33 @@ export class BullMqJobRunner implements JobRunner {
     const state = await this.queue.getJobState(id);
     if (state === 'failed') return false; // submit() reports it
     return liveStates.has(state);
+  }
+
+  /** Nothing to send: the worker that takes the job loads its latest checkpoint from the store. */
+  async resumeCheckpointFor(_record: { id: string; status: string }): Promise<null> {
+    return null;
+  }
+
+  /**
+   * The database is the source of truth: experiments it holds as queued/running but the queue
+   * lost (Redis flushed, or restarted without its AOF) are enqueued again by `reconcile` — every
+   * reconcileIntervalMs, and whenever Redis comes back.
+   */
+  reconcileWith(reconcile: () => Promise<number>): void {
+    let busy = false;
+    this.reconcile = () => {
+      if (busy || this.closed) return;
+      busy = true;
+      reconcile()
+        .then(
+          (n) => n > 0 && this.opts.log.info({ resumed: n }, 're-enqueued experiments the queue did not hold'),
+          (err: unknown) => this.opts.log.warn({ err }, 'could not reconcile the queue with the database'),
+        )
+        .finally(() => (busy = false));
+    };
+    clearInterval(this.reconcileTimer);
+    this.reconcileTimer = setInterval(this.reconcile, this.opts.reconcileIntervalMs);
+    this.reconcileTimer.unref();
   }
 
   async cancel(id: string): Promise<boolean> {
@@ -199,12 +221,13 @@ export class BullMqJobRunner implements JobRunner {
     return true;
   }
 
-  has(id: string): boolean {
-    return this.known.has(id);
-  }
-
   on(listener: JobRunnerListener): () => void {
     return this.listeners.add(listener);
+  }
+
+  /** The workers store everything of their jobs; this instance reads the ends back. */
+  recording(): ReadBackStoredEnds {
+    return new ReadBackStoredEnds();
   }
 
   stats(): JobRunnerStats {
@@ -245,6 +268,7 @@ export class BullMqJobRunner implements JobRunner {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.reconcileTimer);
     if (this.closed || !this.started) {
       this.closed = true;
       return;
@@ -285,7 +309,6 @@ export class BullMqJobRunner implements JobRunner {
     }
     switch (msg.kind) {
       case 'started':
-        this.known.set(msg.id, 'running');
         this.endsSeen.delete(msg.id);
         this.emit({ type: 'started', id: msg.id, resumedFrom: msg.resumedFrom });
         return;
@@ -307,7 +330,6 @@ export class BullMqJobRunner implements JobRunner {
 
   /** A job left the queue: report its stored end (after the worker's last live frames). */
   private async onEnded(id: string, returned: ExperimentJobResult | null, failedReason: string | null): Promise<void> {
-    this.known.delete(id);
     if (!this.endsSeen.delete(id)) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, this.opts.endWaitMs ?? 1000);

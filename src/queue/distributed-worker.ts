@@ -109,7 +109,7 @@ export class DistributedWorker {
       onListenerError: (err) => log.error({ err }, 'job event listener failed'),
     });
     await this.pool.start();
-    this.recorder = new JobRecorder(this.opts.store, log, undefined, { checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs });
+    this.recorder = new JobRecorder(this.opts.store, log, this.pool.recording(), { checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs });
     this.pool.on((e) => this.onPoolEvent(e));
 
     this.sub.on('message', (_channel: string, id: string) => {

@@ -8,8 +8,17 @@
  * second whatever one sample costs, and the thread is free for the next job.
  */
 import type { Worker } from 'node:worker_threads';
-import { RunnerListeners, type JobRunner, type JobRunnerEvent, type JobRunnerListener, type JobRunnerStats, type JobSpec } from './job-runner.js';
+import {
+  RunnerListeners,
+  type JobRunner,
+  type JobRunnerEvent,
+  type JobRunnerListener,
+  type JobRunnerStats,
+  type JobSpec,
+  type ResumePoint,
+} from './job-runner.js';
 import { spawnThread, spawnThreadFromUrl } from './spawn-thread.js';
+import { StoreEveryEvent } from './store-every-event.js';
 import { errorMessage, type FromWorker, type ToWorker } from './worker-protocol.js';
 
 export interface EmbeddedRunnerOptions {
@@ -32,6 +41,11 @@ export interface EmbeddedRunnerOptions {
   cancelGraceMs?: number;
   /** Most jobs of one owner running at once (0 = unlimited); a job over it waits, later jobs of others go first. */
   runningLimit?: (owner: string | null | undefined) => number;
+  /**
+   * Where the checkpoints of resubmitted experiments are (the store). A distributed worker's pool
+   * has none: its processor loads the checkpoint and puts it in the JobSpec itself.
+   */
+  checkpoints?: { loadCheckpoint(id: string): Promise<ResumePoint | null> };
 }
 
 interface Slot {
@@ -131,8 +145,26 @@ export class EmbeddedJobRunner implements JobRunner {
     return this.queue.some((j) => j.id === id) || this.slots.some((s) => s.job?.spec.id === id);
   }
 
+  async holds(id: string): Promise<boolean> {
+    return this.has(id);
+  }
+
+  /** A running experiment continues from its latest stored checkpoint; a queued one starts from scratch. */
+  async resumeCheckpointFor(record: { id: string; status: string }): Promise<ResumePoint | null> {
+    if (record.status !== 'running' || !this.opts.checkpoints) return null;
+    return this.opts.checkpoints.loadCheckpoint(record.id);
+  }
+
+  /** Nothing to reconcile: this queue lives and dies with the process, and start resubmits what the store holds. */
+  reconcileWith(_reconcile: () => Promise<number>): void {}
+
   on(listener: JobRunnerListener): () => void {
     return this.listeners.add(listener);
+  }
+
+  /** The jobs run in this process's threads: nothing has stored their events yet. */
+  recording(): StoreEveryEvent {
+    return new StoreEveryEvent();
   }
 
   stats(): JobRunnerStats {
@@ -146,6 +178,11 @@ export class EmbeddedJobRunner implements JobRunner {
   async check(): Promise<void> {
     if (this.closed) throw new Error('job runner is closed');
     if (!this.started) throw new Error('job runner is not started');
+  }
+
+  /** No cluster: the threads of this process are all there is (stats() reports them). */
+  async clusterStats(): Promise<null> {
+    return null;
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import type { ExperimentDefinition } from '../experiment/schema.js';
 import type { ExperimentEvent, ExperimentResult } from '../experiment/events.js';
+import type { JobRecording } from './job-recorder.js';
 
 export interface JobSpec {
   /** The experiment id; one job per experiment at a time. */
@@ -57,6 +58,16 @@ export interface ClusterStats {
   counters: { stalled: number; retried: number };
 }
 
+/** The latest stored checkpoint of an experiment: where an interrupted run continues. */
+export interface ResumePoint {
+  samplesDone: number;
+  state: Uint8Array;
+}
+
+/**
+ * Every adapter implements every method, so callers never ask which runner they have; `kind`
+ * is for reports (/health) only.
+ */
 export interface JobRunner {
   readonly kind: 'embedded' | 'bullmq';
   start(): Promise<void>;
@@ -71,19 +82,40 @@ export interface JobRunner {
    * the job (already over, or never submitted here).
    */
   cancel(id: string): Promise<boolean>;
-  /** Whether this runner currently holds the job (queued or running). */
-  has(id: string): boolean;
   /**
-   * Like has(), asked of the shared queue rather than this process's memory (distributed mode,
-   * where other processes hold jobs too). Used to find unfinished experiments the queue lost.
+   * Whether the job is queued or running where this runner's jobs run: this process's queue and
+   * threads (embedded), or the queue every instance and worker shares (BullMQ, asked of Redis).
+   * Used to find unfinished experiments that nothing will run.
    */
-  holds?(id: string): Promise<boolean>;
+  holds(id: string): Promise<boolean>;
+  /**
+   * The checkpoint to put in the JobSpec of an unfinished experiment that is submitted again
+   * (null: none to send). The embedded runner's threads get it from here; BullMQ workers load it
+   * from the store themselves when they take the job, so it never goes through Redis.
+   */
+  resumeCheckpointFor(record: { id: string; status: string }): Promise<ResumePoint | null>;
+  /**
+   * Has `reconcile` called whenever the queue may have lost jobs the database still holds as
+   * unfinished (it resubmits them and resolves with how many). BullMQ: periodically and whenever
+   * Redis comes back (a Redis flushed or restarted without its AOF). Embedded: never — its queue
+   * lives and dies with this process, and everything unfinished is resubmitted at start.
+   */
+  reconcileWith(reconcile: () => Promise<number>): void;
   on(listener: JobRunnerListener): () => void;
   stats(): JobRunnerStats;
+  /**
+   * How a JobRecorder records this runner's events (a new one for each recorder): everything,
+   * when the jobs run in this process; only the ends the store does not hold yet, when worker
+   * processes ran them and stored them.
+   */
+  recording(): JobRecording;
   /** Readiness: throws when the runner cannot take or run jobs. */
   check(): Promise<void>;
-  /** Queue depth, workers and their active jobs, stalled/retried counts (distributed mode). */
-  clusterStats?(): Promise<ClusterStats>;
+  /**
+   * Queue depth, workers and their active jobs, stalled/retried counts of the cluster; null when
+   * there is none (the embedded runner's threads are all of it, and stats() reports them).
+   */
+  clusterStats(): Promise<ClusterStats | null>;
   /**
    * Stops taking jobs and stops running ones at a sample boundary without reporting their end
    * (only the checkpoint of the point where they stopped), so they stay `running`/`queued` in the

@@ -13,6 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { InvalidInput, NotFound } from '../domain-errors.js';
 import type { ExperimentDefinition } from '../experiment/schema.js';
 import type { ExperimentRecord } from '../store/store.js';
 import { survivors, trialDefinition, type SweepPlan } from './expand.js';
@@ -142,7 +143,7 @@ export class SweepCoordinator {
       for (const t of await this.deps.store.trials(id)) {
         if (t.experimentId && t.status !== null) {
           await this.deps.service.delete(t.experimentId).catch((err: unknown) => {
-            if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+            if (!(err instanceof NotFound)) throw err;
           });
         }
       }
@@ -267,16 +268,14 @@ export class SweepCoordinator {
         this.events.emit(sweep.id, { type: 'trial', sweepId: sweep.id, experimentId: record.id, status: 'queued' } satisfies SweepEvent);
       } catch (err) {
         await releaseFrom(k);
-        const status = (err as { statusCode?: number }).statusCode;
-        if (status === 400 || status === 404) {
+        if (err instanceof InvalidInput || err instanceof NotFound) {
           // The service refused the trial itself (not a full queue or a quota): retrying cannot help.
-          const message = err instanceof Error ? err.message : String(err);
-          const done = await this.deps.store.finish(sweep.id, 'failed', { error: `trial (point ${c.point}, rung ${sweep.stage}) was refused: ${message}` });
+          const done = await this.deps.store.finish(sweep.id, 'failed', { error: `trial (point ${c.point}, rung ${sweep.stage}) was refused: ${err.message}` });
           await this.emitLatest(sweep.id, done);
           void this.cancelTrials(sweep.id);
           return;
         }
-        // The queue is full (503) or a quota is reached (429): left pending, a later tick tries again.
+        // The queue is full or a quota is reached: left pending, a later tick tries again.
         this.deps.log.warn({ err, sweepId: sweep.id, point: c.point }, 'sweep: could not submit a trial; will retry');
         return;
       }

@@ -5,6 +5,7 @@
  * `parameters.2.path`, `parameters.0.values.3`, `base.dataset.validation`, ….
  */
 import { ZodError } from 'zod';
+import { InvalidInput, LimitExceeded } from '../domain-errors.js';
 import { experimentCost, formatCost } from '../experiment/cost.js';
 import { resolveDefinition } from '../experiment/presets.js';
 import { experimentDefinitionSchema, type ExperimentDefinition } from '../experiment/schema.js';
@@ -46,8 +47,14 @@ export interface SweepPlan {
 
 export interface PlanOptions {
   maxTrials: number;
-  /** Server limits etc.; throws an error with a `field` (ApiError-like) to reject a definition. */
+  /** Server limits etc.; throws an InvalidInput (a LimitExceeded, say) naming the field to reject a definition. */
   check?: (definition: ExperimentDefinition) => void;
+  /**
+   * The base as resolveSweepBase gave it and the server completed it: an uploaded dataset looked
+   * up (shape, hash, split sizes; whether the caller may use it), which a pure planner cannot do.
+   * Default: resolveSweepBase(req) — enough for MNIST and the generators.
+   */
+  base?: ExperimentDefinition;
 }
 
 /** Parameters a sweep may not vary (the objective must compare like with like; seeds are `seeds`). */
@@ -57,13 +64,18 @@ const forbidden: Record<string, string> = {
   '/dataset/test': 'the test set is never part of a sweep’s choice',
   '/dataset/name': 'the dataset is fixed',
   '/dataset/id': 'the dataset is fixed',
+  '/dataset/resolved': 'the server fills it in from the uploaded dataset',
 };
+
+/** The reason a path (or a path inside it) may not be swept; undefined if it may. */
+const forbiddenBecause = (path: string) => Object.entries(forbidden).find(([p]) => path === p || path.startsWith(`${p}/`))?.[1];
 
 const paramField = (i: number, key = 'path') => `parameters.${i}.${key}`;
 
-function resolveBase(base: unknown): ExperimentDefinition {
+/** The request's base as a full definition (preset expanded); errors name the field under `base`. */
+export function resolveSweepBase(req: SweepRequest): ExperimentDefinition {
   try {
-    return resolveDefinition(base);
+    return resolveDefinition(req.base);
   } catch (err) {
     if (err instanceof ZodError) {
       const issue = err.issues[0]!;
@@ -117,12 +129,7 @@ export function trialDefinition(plan: SweepPlan, pointIndex: number, seedIndex: 
 }
 
 export function planSweep(req: SweepRequest, opts: PlanOptions): SweepPlan {
-  const base = resolveBase(req.base);
-  if (base.dataset.name === 'upload') {
-    // Uploaded datasets are resolved (shape, hash, owner) by the experiment service at submission;
-    // a sweep could not validate its trials before queuing them.
-    throw new SweepValidationError('base.dataset', 'sweeps over uploaded datasets are not supported yet; use MNIST or a built-in generator');
-  }
+  const base = opts.base ?? resolveSweepBase(req);
   if (base.dataset.validation <= 0) {
     const field = 'preset' in req.base ? 'base.validation' : 'base.dataset.validation';
     throw new SweepValidationError(
@@ -139,7 +146,8 @@ export function planSweep(req: SweepRequest, opts: PlanOptions): SweepPlan {
       if (err instanceof PointerError) throw new SweepValidationError(paramField(i), `parameters.${i}.path "${p.path}": ${err.message}`);
       throw err;
     }
-    if (forbidden[p.path]) throw new SweepValidationError(paramField(i), `parameters.${i}.path "${p.path}" cannot be swept: ${forbidden[p.path]}`);
+    const because = forbiddenBecause(p.path);
+    if (because) throw new SweepValidationError(paramField(i), `parameters.${i}.path "${p.path}" cannot be swept: ${because}`);
     if (req.successiveHalving && (p.path === '/dataset/train' || p.path === '/epochs')) {
       throw new SweepValidationError(paramField(i), `parameters.${i}.path "${p.path}" cannot be swept with successiveHalving, whose rungs set the training size`);
     }
@@ -271,10 +279,10 @@ function blame(err: unknown, req: SweepRequest, point: SweepPoint, stage: number
     message = err.message;
   } else if (err instanceof PointerError) {
     message = err.message;
-  } else if (err instanceof Error && 'statusCode' in err) {
-    field = (err as { field?: string }).field;
+  } else if (err instanceof InvalidInput) {
+    field = err.field;
     message = err.message;
-    code = (err as { code?: string }).code === 'limit_exceeded' ? 'limit_exceeded' : 'validation_error';
+    code = err instanceof LimitExceeded ? 'limit_exceeded' : 'validation_error';
   } else {
     throw err;
   }

@@ -2,7 +2,7 @@
  * The sweep request (POST /v1/sweeps): a base experiment (preset request or full definition),
  * parameters addressed by JSON Pointer into the *resolved* base definition, seeds per point, the
  * objective, optional successive halving and a budget. Every list and string is bounded here;
- * the number of trials is bounded by MAX_SWEEP_TRIALS (settings.ts) when the sweep is expanded.
+ * the number of trials is bounded by MAX_SWEEP_TRIALS (src/config.ts) when the sweep is expanded.
  */
 import { z } from 'zod';
 import { MAX_POINTER_LENGTH } from './pointer.js';

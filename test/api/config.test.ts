@@ -19,6 +19,13 @@ describe('config from the environment', () => {
     expect(c.limits.maxNeurons).toBe(50);
   });
 
+  it('holds the sweep settings with the others', () => {
+    expect(loadConfig({}).sweeps).toEqual({ maxTrials: 256, tickMs: 2000 });
+    expect(loadConfig({ MAX_SWEEP_TRIALS: '12', SWEEP_TICK_MS: '500' }).sweeps).toEqual({ maxTrials: 12, tickMs: 500 });
+    expect(() => loadConfig({ MAX_SWEEP_TRIALS: '10001' })).toThrow(/MAX_SWEEP_TRIALS/);
+    expect(() => loadConfig({ SWEEP_TICK_MS: '0' })).toThrow(/SWEEP_TICK_MS/);
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => loadConfig({ WORKERS: '0' })).toThrow(/WORKERS/);

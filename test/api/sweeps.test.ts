@@ -9,16 +9,15 @@ import { expectDocumented } from '../helpers/openapi.js';
 import { json, post, startServer, tempDir, waitFor, type TestServer } from '../helpers/server.js';
 import { openStream, texts } from '../helpers/ws.js';
 
+/** Sweep settings of every server here (src/config.ts reads them with the other settings). */
+const sweepEnv = { SWEEP_TICK_MS: '500', MAX_SWEEP_TRIALS: '12' };
+
 let server: TestServer;
 beforeAll(async () => {
-  process.env.SWEEP_TICK_MS = '500';
-  process.env.MAX_SWEEP_TRIALS = '12';
-  server = await startServer();
+  server = await startServer(sweepEnv);
 });
 afterAll(async () => {
   await server?.close();
-  delete process.env.SWEEP_TICK_MS;
-  delete process.env.MAX_SWEEP_TRIALS;
 });
 
 const tiny = { preset: 'diehl-cook-2015', neurons: 20, train: 300, validation: 100, test: 100, seed: 3, labelUpdateInterval: 100 };
@@ -214,7 +213,7 @@ describe('sweep across a restart', () => {
     const dataDir = await tempDir('spikelab-sweep-restart-');
     const servers: TestServer[] = [];
     try {
-      const first = await startServer({}, { dataDir, removeDataDir: false });
+      const first = await startServer(sweepEnv, { dataDir, removeDataDir: false });
       servers.push(first);
       const { created } = await createSweep(first, {
         base: { ...tiny, train: 1500, checkpointEvery: 200 },
@@ -226,7 +225,7 @@ describe('sweep across a restart', () => {
       await first.close();
       expect(mid).toMatchObject({ status: 'running', stage: 0 });
       expect(mid.trials.completed).toBeLessThan(3);
-      const second = await startServer({}, { dataDir, removeDataDir: false });
+      const second = await startServer(sweepEnv, { dataDir, removeDataDir: false });
       servers.push(second);
       const done = await waitSweep(second, created.id, ['completed', 'failed']);
       expect(done.status).toBe('completed');
@@ -246,7 +245,7 @@ describe('sweep owners', () => {
     const { buildApp } = await import('../../src/api/app.js');
     const { loadConfig } = await import('../../src/config.js');
     const dataDir = await tempDir('spikelab-sweep-owner-');
-    const lab = await buildApp(loadConfig({ DATA_DIR: dataDir, WORKERS: '1', LOG_LEVEL: 'silent' }), { dashboardDir: `${dataDir}/none` });
+    const lab = await buildApp(loadConfig({ DATA_DIR: dataDir, WORKERS: '1', LOG_LEVEL: 'silent', ...sweepEnv }), { dashboardDir: `${dataDir}/none` });
     // Stands in for the API-key principals of the auth layer: x-test-principal: id[,admin]
     lab.app.addHook('onRequest', async (request) => {
       const h = request.headers['x-test-principal'];
@@ -281,7 +280,7 @@ describe('sweep owners', () => {
 
 describe('sweep stream limits', () => {
   it('counts sweep streams with the client’s other streams (4429 over MAX_STREAMS_PER_CLIENT)', async () => {
-    const s = await startServer({ MAX_STREAMS_PER_CLIENT: '1' });
+    const s = await startServer({ ...sweepEnv, MAX_STREAMS_PER_CLIENT: '1' });
     try {
       // Long enough to be running while both streams connect.
       const { created } = await createSweep(s, { base: { ...tiny, train: 20000, validation: 1000 }, parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [64] }] });

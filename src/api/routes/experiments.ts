@@ -6,18 +6,15 @@ import { compileDefinition } from '../../experiment/topology.js';
 import { classifyCost, formatCost } from '../../experiment/cost.js';
 import { receptiveFieldsPng } from '../../io/receptive-fields.js';
 import { ClassifyTimeoutError, type Classifier } from '../../queue/classifier.js';
-import type { ExperimentStore } from '../../store/store.js';
 import { DownloadGate, npyChunks, weightsJsonChunks } from '../downloads.js';
 import { ApiError } from '../errors.js';
-import type { ExperimentService } from '../experiment-service.js';
+import { notReady, type ExperimentService } from '../experiment-service.js';
 import { parseClassifyBody } from '../images.js';
 import { experimentDetail, experimentSummary } from '../present.js';
-import { ownerFilter } from '../ownership.js';
 import { idParams, listQuery, noQuery, weightsQuery } from '../request-schemas.js';
 
 export interface ExperimentRoutesDeps {
   service: ExperimentService;
-  store: ExperimentStore;
   classifier: Classifier;
   maxClassifyImages: number;
   /** Estimated neuron-steps of one classify request (MAX_CLASSIFY_COST). */
@@ -27,12 +24,9 @@ export interface ExperimentRoutesDeps {
   downloadTimeoutMs: number;
 }
 
-const notReady = (id: string, what: string) =>
-  new ApiError(409, 'not_ready', `experiment ${id} has no ${what} yet; they are available once it has finished`);
-
 export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRoutesDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const { service, store } = deps;
+  const { service } = deps;
   const downloads = new DownloadGate(deps.maxConcurrentDownloads, deps.downloadTimeoutMs);
 
   r.get('/v1/presets', { schema: { querystring: noQuery } }, async () => ({ items: listPresets() }));
@@ -46,9 +40,9 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
 
   r.get('/v1/experiments', { schema: { querystring: listQuery } }, async (request) => {
     const { status, limit, offset } = request.query;
-    const page = await store.list({ status, limit, offset, owner: ownerFilter(request.principal) });
+    const page = await service.list({ status, limit, offset }, request.principal);
     return {
-      items: page.items.map((x) => experimentSummary(service.withLiveProgress(x))),
+      items: page.items.map(experimentSummary),
       total: page.total,
       limit,
       offset,
@@ -69,14 +63,14 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
   });
 
   r.get('/v1/experiments/:id/metrics', { schema: { params: idParams, querystring: noQuery } }, async (request) => {
-    const record = await service.get(request.params.id, request.principal);
-    return { id: record.id, status: record.status, items: await store.listMetrics(record.id) };
+    const { record, items } = await service.metrics(request.params.id, request.principal);
+    return { id: record.id, status: record.status, items };
   });
 
   r.get('/v1/experiments/:id/weights', { schema: { params: idParams, querystring: weightsQuery } }, async (request, reply) => {
     const { id } = request.params;
     const record = await service.get(id, request.principal);
-    const artifacts = await store.loadArtifacts(id);
+    const artifacts = await service.storedArtifacts(record);
     if (!artifacts) throw notReady(record.id, 'weights');
     const [inputs, neurons] = artifacts.weightsShape;
     // Results from before datasets carry no input shape: those were all 28×28 MNIST.
@@ -134,7 +128,7 @@ export async function experimentRoutes(app: FastifyInstance, deps: ExperimentRou
         'images',
       );
     }
-    const artifacts = record.result ? await store.loadArtifacts(id) : null;
+    const artifacts = record.result ? await service.storedArtifacts(record) : null;
     if (!record.result || !artifacts || !artifacts.theta) throw notReady(id, 'trained model');
     // A client that goes away abandons its classification (and frees the classifier thread).
     const gone = new AbortController();

@@ -1,10 +1,9 @@
 /** WebSocket /v1/experiments/:id/stream: live frames of one experiment. */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ExperimentStore } from '../../store/store.js';
+import { NotFound } from '../../domain-errors.js';
 import { finishedStatuses } from '../../store/store.js';
 import type { ExperimentService } from '../experiment-service.js';
-import { canSee } from '../ownership.js';
 import { experimentDetail } from '../present.js';
 import { idParams, streamQuery } from '../request-schemas.js';
 import type { StreamHub } from '../stream-hub.js';
@@ -12,7 +11,7 @@ import type { StreamHub } from '../stream-hub.js';
 /** Close codes (4000–4999 are for applications). */
 export const CloseCode = { notFound: 4404, deleted: 4410, tooMany: 4429, serverError: 1011, goingAway: 1001 } as const;
 
-export async function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; store: ExperimentStore; service: ExperimentService }) {
+export async function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub; service: ExperimentService }) {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/experiments/:id/stream',
     { websocket: true, schema: { params: idParams, querystring: streamQuery } },
@@ -28,26 +27,25 @@ export async function streamRoutes(app: FastifyInstance, deps: { hub: StreamHub;
         return;
       }
       try {
-        const record = await deps.store.get(id);
         // Another key's experiment looks exactly like a missing one.
-        if (!record || !canSee(request.principal, record.owner)) {
-          socket.close(CloseCode.notFound, 'experiment not found');
-          return;
-        }
+        const live = await deps.service.get(id, request.principal);
         const opts = { channels: request.query.channels, weightsEvery: request.query.weightsEvery, layers: request.query.layer };
-        const finished = finishedStatuses.includes(record.status);
-        const artifacts = finished && opts.channels.includes('weights') ? await deps.store.loadArtifacts(id) : null;
-        const live = deps.service.withLiveProgress(record);
+        const finished = finishedStatuses.includes(live.status);
+        const artifacts = finished && opts.channels.includes('weights') ? await deps.service.storedArtifacts(live) : null;
         deps.hub.attach(
           socket,
           live,
           opts,
           { experiment: experimentDetail(live), channels: opts.channels, weightsEvery: opts.weightsEvery, layers: opts.layers },
           artifacts
-            ? { sampleIndex: record.result?.train.samples ?? 0, shape: artifacts.weightsShape, data: artifacts.weights }
+            ? { sampleIndex: live.result?.train.samples ?? 0, shape: artifacts.weightsShape, data: artifacts.weights }
             : undefined,
         );
       } catch (err) {
+        if (err instanceof NotFound) {
+          socket.close(CloseCode.notFound, 'experiment not found');
+          return;
+        }
         request.log.error({ err }, 'stream setup failed');
         socket.close(CloseCode.serverError, 'internal error');
       }

@@ -61,7 +61,7 @@ export async function systemRoutes(app: FastifyInstance, deps: SystemRoutesDeps)
   app.get('/metrics', async (request, reply) => {
     const [experiments, cluster] = await Promise.all([
       deps.store.countByStatus().catch(() => null),
-      deps.runner.clusterStats ? deps.runner.clusterStats().catch(() => null) : Promise.resolve(null),
+      deps.runner.clusterStats().catch(() => null),
     ]);
     const text = await deps.metrics.render(
       {

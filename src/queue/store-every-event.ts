@@ -1,0 +1,120 @@
+/**
+ * Recording of jobs that run in this process (the embedded runner's threads, or a distributed
+ * worker's own pool): nothing has stored their events yet, so every one is written — status
+ * changes, throttled progress, labelling-window metrics, the latest checkpoint (throttled), and
+ * the final result with its trained arrays.
+ */
+import type { ExperimentEvent } from '../experiment/events.js';
+import type { JobRecording, RecordingTools } from './job-recorder.js';
+import type { JobRunnerEvent } from './job-runner.js';
+
+interface Trained {
+  weights: Float32Array | null;
+  theta: Float32Array | null;
+}
+
+export class StoreEveryEvent implements JobRecording {
+  private readonly progressSavedAt = new Map<string, number>();
+  /** The trained arrays of each running job, as the engine last reported them. */
+  private readonly trained = new Map<string, Trained>();
+
+  record(e: JobRunnerEvent, tools: RecordingTools): void {
+    const { store } = tools;
+    switch (e.type) {
+      case 'started':
+        tools.write(e.id, async () => {
+          const record = await store.transition(e.id, ['queued', 'running'], 'running', {
+            started: true,
+            resumedFrom: e.resumedFrom,
+            error: null,
+          });
+          if (record) tools.notify(record);
+        });
+        return;
+      case 'event':
+        this.onEngineEvent(e.id, e.event, tools);
+        return;
+      case 'finished':
+        tools.checkpoints.discard(e.id);
+        tools.write(e.id, async () => {
+          const trained = this.trained.get(e.id) ?? { weights: null, theta: null };
+          this.trained.delete(e.id);
+          const progress = tools.liveProgress(e.id);
+          if (progress) await store.saveProgress(e.id, progress);
+          const neurons = e.result.neurons;
+          const record = await store.finish(e.id, {
+            status: e.result.cancelled ? 'cancelled' : 'completed',
+            result: e.result,
+            weights: trained.weights,
+            weightsShape: [trained.weights && neurons > 0 ? trained.weights.length / neurons : 0, neurons],
+            theta: trained.theta,
+          });
+          this.ended(e.id, tools);
+          if (record) tools.notify(record);
+        });
+        return;
+      case 'failed':
+        // The failed run's checkpoints still matter (a retry resumes from the last one written).
+        tools.checkpoints.writeNow(e.id);
+        tools.write(e.id, async () => {
+          tools.checkpoints.release(e.id);
+          this.trained.delete(e.id);
+          const record = await store.transition(e.id, ['queued', 'running'], 'failed', { error: e.error, finished: true });
+          this.ended(e.id, tools);
+          if (record) tools.notify(record);
+        });
+        return;
+      case 'cancelled':
+        tools.checkpoints.discard(e.id);
+        tools.write(e.id, async () => {
+          this.trained.delete(e.id);
+          // From `running` too: a job stopped by force inside a sample ends without results.
+          const record = await store.transition(e.id, ['queued', 'running'], 'cancelled', { finished: true });
+          this.ended(e.id, tools);
+          if (record) tools.notify(record);
+        });
+        return;
+    }
+  }
+
+  forget(id: string): void {
+    this.progressSavedAt.delete(id);
+    this.trained.delete(id);
+  }
+
+  private onEngineEvent(id: string, event: ExperimentEvent, tools: RecordingTools): void {
+    switch (event.type) {
+      case 'progress': {
+        const { type: _t, ...snapshot } = event;
+        const now = Date.now();
+        if (now - (this.progressSavedAt.get(id) ?? 0) >= tools.progressIntervalMs) {
+          this.progressSavedAt.set(id, now);
+          tools.write(id, () => tools.store.saveProgress(id, snapshot));
+        }
+        return;
+      }
+      case 'metrics':
+        tools.write(id, () => tools.store.appendMetrics(id, event));
+        return;
+      case 'checkpoint':
+        tools.checkpoints.offer(id, event.samplesDone, event.state);
+        return;
+      case 'weights': {
+        // A run stopped before its `done` still leaves its latest snapshot as partial weights.
+        const t = this.trained.get(id);
+        this.trained.set(id, { weights: event.data, theta: t?.theta ?? null });
+        return;
+      }
+      case 'done':
+        this.trained.set(id, { weights: event.weights, theta: event.theta });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private ended(id: string, tools: RecordingTools): void {
+    this.progressSavedAt.delete(id);
+    tools.ended(id);
+  }
+}
