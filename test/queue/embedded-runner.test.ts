@@ -178,3 +178,42 @@ describe('thread classifier', () => {
     await expect(classifier.classify(model, [new Uint8Array(784)])).rejects.toThrow(/closed/);
   });
 });
+
+describe('embedded job runner: engine threads', () => {
+  // 40 neurons: 'threads' up to 3 (one per 16-neuron block) are granted.
+  const wide = (threads: number | 'auto', samples = 60) =>
+    resolveDefinition({ preset: 'diehl-cook-2015', name: 'wide', neurons: 40, train: samples, test: 0, restBetweenSamplesMs: 2, checkpointEvery: 0, threads, stream: { progressEvery: 1000, spikesEvery: 0, weightsEvery: 0 } });
+  const resultOf = (events: JobRunnerEvent[], id: string) => {
+    const e = events.find((x) => x.id === id && x.type === 'finished');
+    return e?.type === 'finished' ? e.result : undefined;
+  };
+
+  it('a job starts only when its threads are free: a 2-thread job fills a budget of 2, the next waits although a worker is free', async () => {
+    runner = new EmbeddedJobRunner({ workers: 2, engineThreads: 2, workerUrl: scripted });
+    await runner.start();
+    const { events, waitEnded } = record(runner);
+    await runner.submit({ id: 'big', definition: wide(2) });
+    await runner.submit({ id: 'small', definition: def({ samples: 5 }) });
+    expect(runner.stats()).toMatchObject({ running: 1, queued: 1, engineThreads: { inUse: 2, budget: 2 } });
+    await waitEnded('small');
+    const order = events.filter((e) => e.type === 'started' || e.type === 'finished').map((e) => `${e.type}:${e.id}`);
+    expect(order).toEqual(['started:big', 'finished:big', 'started:small', 'finished:small']);
+    expect(resultOf(events, 'big')?.threads).toBe(2);
+    expect(resultOf(events, 'small')?.threads).toBe(1);
+  });
+
+  it('with room for both they run together; a job asking for more than the budget gets the budget', async () => {
+    runner = new EmbeddedJobRunner({ workers: 2, engineThreads: 3, workerUrl: scripted });
+    await runner.start();
+    const { events, waitEnded } = record(runner);
+    await runner.submit({ id: 'big', definition: wide(2) });
+    await runner.submit({ id: 'small', definition: def({ samples: 5 }) });
+    expect(runner.stats()).toMatchObject({ running: 2, queued: 0, engineThreads: { inUse: 3, budget: 3 } });
+    await waitEnded('big');
+    await waitEnded('small');
+    await runner.submit({ id: 'greedy', definition: wide(8, 5) });
+    await waitEnded('greedy');
+    // 8 asked, 3 in the budget, and 40 neurons hold 3 blocks: the engine gets min(8, 3).
+    expect(resultOf(events, 'greedy')?.threads).toBe(3);
+  });
+});
