@@ -10,17 +10,18 @@ import { Worker } from 'node:worker_threads';
 /** Most threads one network may use (the kernel's limit). */
 export const MAX_ENGINE_THREADS = 32;
 
-// Byte offsets in the kernel's control block (assembly/threads.ts).
-const EPOCH = 0;
-const EXIT = 8;
-
 // Plain CommonJS so that it runs the same from the TypeScript sources (tests) and dist.
 const HELPER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { module, memory, control, index } = workerData;
 const instance = new WebAssembly.Instance(module, { env: { memory, abort() { throw new Error('engine kernel aborted'); } } });
 instance.exports.attachHelper(control, index);
-instance.exports.helperLoop(index);
+try {
+  instance.exports.helperLoop(index);
+} catch (err) {
+  instance.exports.helperFailed();
+  throw err;
+}
 `;
 
 export interface Helpers {
@@ -28,30 +29,23 @@ export interface Helpers {
   stop(): void;
 }
 
-function stopper(memory: WebAssembly.Memory, control: number): () => void {
-  let stopped = false;
-  return () => {
-    if (stopped) return;
-    stopped = true;
-    const words = new Int32Array(memory.buffer, control, 4);
-    Atomics.store(words, EXIT / 4, 1);
-    Atomics.add(words, EPOCH / 4, 1);
-    Atomics.notify(words, EPOCH / 4);
-  };
-}
-
 const finalizer = new FinalizationRegistry<() => void>((stop) => stop());
 
-export function startHelpers(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, threads: number): Helpers {
+/** `stop` is the kernel's stopHelpers (thread 0's instance): helpers leave their loop and exit. */
+export function startHelpers(module: WebAssembly.Module, memory: WebAssembly.Memory, control: number, threads: number, stopHelpers: () => void): Helpers {
   const workers: Worker[] = [];
   for (let index = 1; index < threads; index++) {
     const w = new Worker(HELPER_SOURCE, { eval: true, name: `engine-helper-${index}`, workerData: { module, memory, control, index } });
     w.unref();
-    // A helper that fails leaves thread 0 waiting; the kernel gives up after ~10 s and traps.
+    // A helper that traps marks itself failed in the kernel (thread 0 then traps too).
     w.on('error', () => {});
     workers.push(w);
   }
-  const stop = stopper(memory, control);
+  let stopped = false;
+  const stop = () => {
+    if (!stopped) stopHelpers();
+    stopped = true;
+  };
   const helpers: Helpers = { count: workers.length, stop };
   finalizer.register(helpers, stop);
   return helpers;

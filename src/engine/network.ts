@@ -81,6 +81,7 @@ interface KernelExports {
   _initialize(): void;
   setThreads(count: number): void;
   publishLayout(): number;
+  stopHelpers(): void;
   [global: string]: unknown;
 }
 
@@ -250,7 +251,7 @@ export class Network {
     k.resetState();
     if (shared) {
       k.setThreads(threads);
-      this.helpers = startHelpers(kernel, shared, k.publishLayout(), threads);
+      this.helpers = startHelpers(kernel, shared, k.publishLayout(), threads, helperStopper(k));
     }
   }
 
@@ -443,6 +444,14 @@ export class Network {
       this.k.loadCarriedState(this.carriedPtr);
     }
   }
+}
+
+/**
+ * Built outside the constructor so that the closure holds the kernel only, not the network: the
+ * finalizer that stops the helpers of a dropped network must not keep it alive.
+ */
+function helperStopper(k: KernelExports): () => void {
+  return () => k.stopHelpers();
 }
 
 /** A stand-alone stream of the network's generator, from `seed` (tests and tools). */

@@ -81,6 +81,7 @@ export let hMember: usize = 0; // u8
 export let inhSpiking: usize = 0; // i32
 /** Synchronisation of the threads of one network (threads.ts). */
 export let control: usize = 0;
+export const CONTROL_BYTES: i32 = 384;
 
 export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, tableLength: i32): void {
   inputs = nInputs;
@@ -140,7 +141,7 @@ export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, t
   hActive = allocZeroed(s);
   hMember = allocZeroed(sb);
   inhSpiking = allocZeroed(s);
-  control = allocZeroed(256);
+  control = allocZeroed(CONTROL_BYTES);
   for (let i = 0; i < nInputs; i++) store<i32>(preLast + (<usize>i << 2), -1);
 }
 

@@ -15,22 +15,27 @@
 import { control, crossed, delays, neurons, ring, ringSlots, rows, setControl, setThreadSlot, stride, threadSlot, THREAD_SLOTS, weights } from './layout';
 import { gatherRows, stepExcBuffered, stepExcFused } from './neurons';
 
-// control block (i32 slots)
+// control block (layout.ts allocates CONTROL_BYTES); what thread 0 writes every phase, what
+// helpers write, and their counts sit on separate cache lines.
 const EPOCH: usize = 0;
-const DONE: usize = 4;
-const EXIT: usize = 8;
-const SLEEPING: usize = 12;
-const MODE: usize = 16;
-const NROWS: usize = 20;
-const UNIFORM: usize = 24; // f32
-const H_SELF: usize = 28; // f32
-const FLAGS: usize = 32; // bit 0 learning, bit 1 inhibition
-const INPUT: usize = 36; // input buffer (buffered modes)
-const SCATTER_NEXT: usize = 40; // first ring slot of a scatter
-const THREADS: usize = 44;
-const COUNTS: usize = 64; // i32 per thread: crossings found
-/** Helpers' copy of thread 0's layout, written by `publishLayout`. */
-const LAYOUT: usize = 192; // THREAD_SLOTS i32 (the block is 256 bytes, layout.ts)
+const EXIT: usize = 4;
+const SLEEPING: usize = 8;
+const MODE: usize = 12;
+const NROWS: usize = 16;
+const UNIFORM: usize = 20; // f32
+const H_SELF: usize = 24; // f32
+const FLAGS: usize = 28; // bit 0 learning, bit 1 inhibition
+const INPUT: usize = 32; // input buffer (buffered modes)
+const SCATTER_NEXT: usize = 36; // first ring slot of a scatter
+const THREADS: usize = 40;
+const DONE: usize = 64;
+/** Thread 0 sleeps on DONE (a helper is late): the last helper to finish wakes it. */
+const MAIN_WAITING: usize = 68;
+/** A helper trapped (a bug): thread 0 stops waiting for it and traps too. */
+const FAILED: usize = 72;
+const COUNTS: usize = 128; // i32 per thread: crossings found
+/** Helpers' copy of thread 0's layout, written by `publishLayout` (THREAD_SLOTS i32). */
+const LAYOUT: usize = 256;
 const MAX_THREADS: i32 = 32;
 
 export const MODE_FUSED: i32 = 0;
@@ -105,13 +110,15 @@ export function runPhase(mode: i32, nrows: i32, uniform: f32, hSelf: f32, learni
   let n = excPart(rangeStart, rangeEnd);
   const helpers = threadCount - 1;
   let spins = 0;
-  let waits = 0;
   while (atomic.load<i32>(control + DONE) < helpers) {
-    // A helper that is descheduled (or still starting): stop burning the core after a while, and
-    // give up after ~10 s without an answer (a helper thread that died).
+    // A helper that is descheduled (or still starting: a worker thread can take seconds to boot
+    // on a loaded machine): stop burning the core after a while. Helpers do not die on their own
+    // (a trap is reported through FAILED; terminating the thread that runs this also ends them).
     if (++spins > SPINS) {
-      atomic.wait<i32>(control + DONE, atomic.load<i32>(control + DONE), 100_000);
-      if (++waits > 100_000) unreachable();
+      if (atomic.load<i32>(control + FAILED) != 0) unreachable();
+      atomic.store<i32>(control + MAIN_WAITING, 1);
+      atomic.wait<i32>(control + DONE, atomic.load<i32>(control + DONE), 1_000_000);
+      atomic.store<i32>(control + MAIN_WAITING, 0);
     }
   }
   if (mode == MODE_SCATTER) return 0;
@@ -180,8 +187,17 @@ export function helperLoop(w: i32): void {
     const n = excPart(rangeStart, rangeEnd);
     store<i32>(control + COUNTS + (<usize>w << 2), n);
     atomic.add<i32>(control + DONE, 1);
-    if (atomic.load<i32>(control + DONE) == threadCount - 1) atomic.notify(control + DONE, 1);
+    // A notify costs a lock even with no waiter: only when thread 0 sleeps. (If it is about to,
+    // its wait sees DONE changed and returns at once.)
+    if (atomic.load<i32>(control + MAIN_WAITING) != 0) atomic.notify(control + DONE, 1);
   }
+}
+
+/** A helper whose part trapped: thread 0 must not wait for it forever. */
+export function helperFailed(): void {
+  atomic.store<i32>(control + FAILED, 1);
+  atomic.add<i32>(control + DONE, 1);
+  atomic.notify(control + DONE, 1);
 }
 
 /** Thread 0: releases the helpers (they return from `helperLoop`). */
