@@ -52,9 +52,24 @@ export let threadCount: i32 = 1;
 /** This instance's range of the excitatory layer, in bytes of an f32 [stride] array. */
 let rangeStart: usize = 0;
 let rangeEnd: usize = 0;
-// About a millisecond of spinning: longer than thread 0 spends between two phases of a sample, so
-// helpers sleep only between samples that take long on the host (and on an oversubscribed machine).
-const SPINS: i32 = 1 << 20;
+// Spinning before sleeping: up to about a millisecond, longer than thread 0 spends between two
+// phases of a sample, so helpers sleep only between samples that take long on the host. When a
+// wait had to sleep anyway (more threads than free cores: the partner is descheduled), the limit
+// halves, down to a few microseconds, so that the spinning thread gives its core to the one it
+// waits for; phases that finish without sleeping double it again.
+const MAX_SPINS: i32 = 1 << 20;
+const MIN_SPINS: i32 = 1 << 10;
+let spinLimit: i32 = MAX_SPINS;
+
+// @ts-ignore: decorator
+@inline function slept(): void {
+  spinLimit = max(MIN_SPINS, spinLimit >> 1);
+}
+
+// @ts-ignore: decorator
+@inline function didNotSleep(): void {
+  spinLimit = min(MAX_SPINS, spinLimit << 1);
+}
 
 function rangeOf(w: i32, count: i32, edge: bool): usize {
   const blocks = stride >> 4;
@@ -110,17 +125,21 @@ export function runPhase(mode: i32, nrows: i32, uniform: f32, hSelf: f32, learni
   let n = excPart(rangeStart, rangeEnd);
   const helpers = threadCount - 1;
   let spins = 0;
+  let sleeps = 0;
   while (atomic.load<i32>(control + DONE) < helpers) {
     // A helper that is descheduled (or still starting: a worker thread can take seconds to boot
     // on a loaded machine): stop burning the core after a while. Helpers do not die on their own
     // (a trap is reported through FAILED; terminating the thread that runs this also ends them).
-    if (++spins > SPINS) {
+    if (++spins > spinLimit) {
       if (atomic.load<i32>(control + FAILED) != 0) unreachable();
       atomic.store<i32>(control + MAIN_WAITING, 1);
       atomic.wait<i32>(control + DONE, atomic.load<i32>(control + DONE), 1_000_000);
       atomic.store<i32>(control + MAIN_WAITING, 0);
+      sleeps++;
     }
   }
+  if (sleeps > 0) slept();
+  else didNotSleep();
   if (mode == MODE_SCATTER) return 0;
   for (let w = 1; w < threadCount; w++) {
     const c = load<i32>(control + COUNTS + (<usize>w << 2));
@@ -172,16 +191,20 @@ export function helperLoop(w: i32): void {
   let seen = 0;
   while (true) {
     let spins = 0;
+    let sleeps = 0;
     let e = atomic.load<i32>(control + EPOCH);
     while (e == seen) {
-      if (++spins > SPINS) {
+      if (++spins > spinLimit) {
         atomic.add<i32>(control + SLEEPING, 1);
         atomic.wait<i32>(control + EPOCH, seen, -1);
         atomic.sub<i32>(control + SLEEPING, 1);
         spins = 0;
+        sleeps++;
       }
       e = atomic.load<i32>(control + EPOCH);
     }
+    if (sleeps > 0) slept();
+    else didNotSleep();
     seen = e;
     if (atomic.load<i32>(control + EXIT) != 0) return;
     const n = excPart(rangeStart, rangeEnd);
