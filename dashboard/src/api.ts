@@ -302,6 +302,8 @@ export const api = {
   sweeps: (signal?: AbortSignal) => request<{ items: SweepSummary[]; total: number }>('GET', '/v1/sweeps?limit=100', undefined, signal),
   sweep: (id: string, signal?: AbortSignal) => request<SweepDetail>('GET', `/v1/sweeps/${encodeURIComponent(id)}`, undefined, signal),
   cancelSweep: (id: string) => request<SweepDetail>('POST', `/v1/sweeps/${encodeURIComponent(id)}/cancel`),
+  /** `body` is a sweep request object or raw JSON text (sent as is, so the server judges it). */
+  createSweep: (body: unknown) => request<SweepDetail>('POST', '/v1/sweeps', body),
   presets: () => request<{ items: Preset[] }>('GET', '/v1/presets'),
   list: (q: { status?: Status[]; limit?: number; offset?: number }, signal?: AbortSignal) => {
     const p = new URLSearchParams();

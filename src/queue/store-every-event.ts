@@ -5,6 +5,7 @@
  * the final result with its trained arrays.
  */
 import type { ExperimentEvent } from '../experiment/events.js';
+import type { ExperimentRecord } from '../store/store.js';
 import type { JobRecording, RecordingTools } from './job-recorder.js';
 import type { JobRunnerEvent } from './job-runner.js';
 
@@ -36,43 +37,32 @@ export class StoreEveryEvent implements JobRecording {
         return;
       case 'finished':
         tools.checkpoints.discard(e.id);
-        tools.write(e.id, async () => {
+        this.end(e.id, tools, async () => {
           const trained = this.trained.get(e.id) ?? { weights: null, theta: null };
-          this.trained.delete(e.id);
           const progress = tools.liveProgress(e.id);
           if (progress) await store.saveProgress(e.id, progress);
           const neurons = e.result.neurons;
-          const record = await store.finish(e.id, {
+          return store.finish(e.id, {
             status: e.result.cancelled ? 'cancelled' : 'completed',
             result: e.result,
             weights: trained.weights,
             weightsShape: [trained.weights && neurons > 0 ? trained.weights.length / neurons : 0, neurons],
             theta: trained.theta,
           });
-          this.ended(e.id, tools);
-          if (record) tools.notify(record);
         });
         return;
       case 'failed':
         // The failed run's checkpoints still matter (a retry resumes from the last one written).
         tools.checkpoints.writeNow(e.id);
-        tools.write(e.id, async () => {
+        this.end(e.id, tools, () => {
           tools.checkpoints.release(e.id);
-          this.trained.delete(e.id);
-          const record = await store.transition(e.id, ['queued', 'running'], 'failed', { error: e.error, finished: true });
-          this.ended(e.id, tools);
-          if (record) tools.notify(record);
+          return store.transition(e.id, ['queued', 'running'], 'failed', { error: e.error, finished: true });
         });
         return;
       case 'cancelled':
         tools.checkpoints.discard(e.id);
-        tools.write(e.id, async () => {
-          this.trained.delete(e.id);
-          // From `running` too: a job stopped by force inside a sample ends without results.
-          const record = await store.transition(e.id, ['queued', 'running'], 'cancelled', { finished: true });
-          this.ended(e.id, tools);
-          if (record) tools.notify(record);
-        });
+        // From `running` too: a job stopped by force inside a sample ends without results.
+        this.end(e.id, tools, () => store.transition(e.id, ['queued', 'running'], 'cancelled', { finished: true }));
         return;
     }
   }
@@ -113,8 +103,22 @@ export class StoreEveryEvent implements JobRecording {
     }
   }
 
-  private ended(id: string, tools: RecordingTools): void {
-    this.progressSavedAt.delete(id);
-    tools.ended(id);
+  /**
+   * The job's last write, after its others: `writeEnd` stores the final status; then what was
+   * kept of the run is dropped, and the listeners hear of the stored record.
+   */
+  private end(id: string, tools: RecordingTools, writeEnd: () => Promise<ExperimentRecord | null>): void {
+    tools.write(id, async () => {
+      let record: ExperimentRecord | null;
+      try {
+        record = await writeEnd();
+      } finally {
+        // The trained arrays are large: dropped even when the write failed.
+        this.trained.delete(id);
+      }
+      this.progressSavedAt.delete(id);
+      tools.ended(id);
+      if (record) tools.notify(record);
+    });
   }
 }

@@ -6,7 +6,8 @@
  * confusion matrix, and download the weights; upload a dataset through the Datasets page (a bad
  * file first: the error appears next to its field), train on it from the form and see 16×16
  * receptive fields; see the tuning plots of an oriented-bars run; open a sweep's page (sorted
- * trial table, objective against the parameter, the best trial).
+ * trial table, objective against the parameter, the best trial); start a sweep from the form of
+ * the sweeps page (the README's example prefilled; a bad path's 400 shown with its field).
  *
  * Needs `npm run build` first (`npm test` does it). When chromium is missing the test is skipped
  * locally and fails under CI=true (.ci/run installs chromium). Screenshots go to test-output/.
@@ -144,6 +145,24 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
     browser = launched;
   }, 60_000);
 
+  /** A fresh page of its own context; `pageErrors` collects its uncaught errors and console errors (the API's 400s aside). */
+  async function watchedPage(options: { acceptDownloads?: boolean } = {}) {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !/status of 400/.test(msg.text())) pageErrors.push(`console: ${msg.text()}`);
+    });
+    return { context, page, pageErrors };
+  }
+
+  /** A failed test's error: a full-page screenshot saved as `shot`, the server log's tail appended. */
+  async function failed(page: Page, shot: string, err: unknown): Promise<Error> {
+    await page.screenshot({ path: path.join(outDir, shot), fullPage: true }).catch(() => {});
+    return new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
+  }
+
   afterAll(async () => {
     await browser?.close();
     if (server && server.exitCode === null) {
@@ -156,13 +175,7 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
   });
 
   it('submits an experiment through the form, watches it learn, and downloads the weights', async () => {
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/status of 400/.test(msg.text())) pageErrors.push(`console: ${msg.text()}`);
-    });
+    const { context, page, pageErrors } = await watchedPage({ acceptDownloads: true });
 
     try {
       // ---- the form shows the API's validation error next to the field ----
@@ -282,21 +295,14 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
 
       expect(pageErrors).toEqual([]);
     } catch (err) {
-      await page.screenshot({ path: path.join(outDir, 'failure.png'), fullPage: true }).catch(() => {});
-      throw new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
+      throw await failed(page, 'failure.png', err);
     } finally {
       await context.close();
     }
   }, 120_000);
 
   it('uploads a dataset, shows the bad-file error next to its field, trains on it, and draws tuning plots', async () => {
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (err) => pageErrors.push(err.stack ?? err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && !/status of 400/.test(msg.text())) pageErrors.push(`console: ${msg.text()}`);
-    });
+    const { context, page, pageErrors } = await watchedPage();
     const set = shapesIdx(800, 200, 3);
     const file = (f: { bytes: Uint8Array; filename: string }) => ({ name: f.filename, mimeType: 'application/octet-stream', buffer: Buffer.from(f.bytes) });
     try {
@@ -355,8 +361,7 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
       await page.screenshot({ path: path.join(outDir, 'tuning-1280x800.png') });
       expect(pageErrors).toEqual([]);
     } catch (err) {
-      await page.screenshot({ path: path.join(outDir, 'failure-datasets.png'), fullPage: true }).catch(() => {});
-      throw new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
+      throw await failed(page, 'failure-datasets.png', err);
     } finally {
       await context.close();
     }
@@ -415,6 +420,55 @@ describe.skipIf(!chromiumPath && !inCI)('dashboard (headless Chromium)', () => {
     } catch (err) {
       await page.screenshot({ path: path.join(outDir, 'failure-sweep.png'), fullPage: true }).catch(() => {});
       throw new Error(`${(err as Error).message}\n--- server log (tail) ---\n${serverLog.slice(-15).join('\n')}`, { cause: err });
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it('starts a sweep from the sweeps page form: the README example prefilled, a 400 shown with its field, then the new sweep', async () => {
+    const { context, page, pageErrors } = await watchedPage();
+    try {
+      await page.goto(`${base}/#/sweeps`);
+      const form = page.getByTestId('sweep-form');
+      await form.waitFor();
+      // Prefilled with the request README's "Parameter sweeps" section tells a new user to paste.
+      const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+      const readmeRequest = /curl -s -X POST http:\/\/127\.0\.0\.1:8080\/v1\/sweeps [^\n]*-d '(\{[\s\S]*?\})'/.exec(readme)?.[1];
+      expect(readmeRequest, 'the README sweep example').toBeDefined();
+      expect(JSON.parse(await page.inputValue('#sweep-json'))).toEqual(JSON.parse(readmeRequest!));
+
+      // ---- a bad path: the server's 400 and the field it names, nothing created ----
+      const request = {
+        name: 'form sweep',
+        base: { preset: 'diehl-cook-2015', neurons: 16, train: 300, validation: 100, test: 100, labelUpdateInterval: 100 },
+        parameters: [{ type: 'grid', path: '/encoder/nope', values: [48, 96] }],
+      };
+      const sweepsBefore = ((await (await fetch(`${base}/v1/sweeps`)).json()) as { total: number }).total;
+      await page.fill('#sweep-json', JSON.stringify(request));
+      await page.getByRole('button', { name: 'Start sweep' }).click();
+      const error = page.getByTestId('sweep-form-error');
+      await expect.poll(() => error.textContent(), { timeout: 10_000 }).toMatch(/400 validation_error.*\/encoder\/nope.*\(field parameters\.0\.path\)/);
+      expect(await error.getAttribute('data-field')).toBe('parameters.0.path');
+      expect(await page.getAttribute('#sweep-json', 'aria-invalid')).toBe('true');
+      expect(page.url()).toMatch(/#\/sweeps$/);
+      expect(((await (await fetch(`${base}/v1/sweeps`)).json()) as { total: number }).total).toBe(sweepsBefore);
+      await page.screenshot({ path: path.join(outDir, 'sweep-form-error-1280x800.png') });
+
+      // ---- fixed: the sweep starts and the page shows it ----
+      request.parameters[0]!.path = '/encoder/maxRateHz';
+      await page.fill('#sweep-json', JSON.stringify(request));
+      await page.getByRole('button', { name: 'Start sweep' }).click();
+      await page.waitForURL(/#\/sweeps\/[0-9a-f-]{36}$/, { timeout: 10_000 });
+      const id = decodeURIComponent(page.url().split('#/sweeps/')[1]!);
+      const created = (await (await fetch(`${base}/v1/sweeps/${id}`)).json()) as { name: string; request: { parameters: unknown[] } };
+      expect(created.name).toBe('form sweep');
+      expect(created.request.parameters).toEqual([{ type: 'grid', path: '/encoder/maxRateHz', values: [48, 96] }]);
+      await page.getByTestId('sweep-best').waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId('sweep-head').textContent()).toMatch(/completed.*2\/2 trials completed/);
+      expect(await page.getByTestId('sweep-trials').locator('tbody tr').count()).toBe(2);
+      expect(pageErrors).toEqual([]);
+    } catch (err) {
+      throw await failed(page, 'failure-sweep-form.png', err);
     } finally {
       await context.close();
     }

@@ -3,8 +3,10 @@
  * Validation is the server's: a 4xx names the offending field, and the message is shown next to
  * that field (or above the form when the field is not on it).
  */
-import { api, ApiError, type Definition, type ErrorBody, type Preset } from '../api.js';
+import { api, ApiError, type Definition, type Preset } from '../api.js';
 import { stdpParams, StdpWindow } from '../draw/stdp.js';
+import { showErrorSummary } from '../error-summary.js';
+import { jsonEditor } from '../json-editor.js';
 import { h } from '../util.js';
 import type { View } from './view.js';
 
@@ -165,33 +167,22 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
   });
 
   // ---- raw JSON editor ----
-  const jsonError = h('div', { class: 'error-summary', role: 'alert', tabindex: -1, hidden: true });
-  const textarea = h('textarea', { id: 'raw-json', name: 'definition', rows: 24, spellcheck: 'false', 'aria-describedby': 'raw-json-help' });
-  const jsonSubmit = h('button', { type: 'submit' }, 'Submit JSON');
-  const jsonForm = h(
-    'form',
-    { class: 'json-form', novalidate: true },
-    h('h2', {}, 'Raw JSON definition'),
-    h('label', { for: 'raw-json' }, 'Experiment definition or preset request (JSON)'),
-    h(
-      'p',
-      { class: 'help', id: 'raw-json-help' },
-      'A full definition (layers, connections, encoder, dataset, stream…) or {"preset": "diehl-cook-2015", …}. Unknown fields are rejected; see /openapi.yaml.',
-    ),
-    jsonError,
-    textarea,
-    h(
-      'div',
-      { class: 'actions' },
-      jsonSubmit,
+  const { form: jsonForm, textarea } = jsonEditor({
+    id: 'raw-json',
+    name: 'definition',
+    rows: 24,
+    title: 'Raw JSON definition',
+    label: 'Experiment definition or preset request (JSON)',
+    help: 'A full definition (layers, connections, encoder, dataset, stream…) or {"preset": "diehl-cook-2015", …}. Unknown fields are rejected; see /openapi.yaml.',
+    submitLabel: 'Submit JSON',
+    buttons: [
       h('button', { type: 'button', class: 'secondary', onclick: () => loadDefinitionIntoEditor() }, 'Load full preset definition'),
       h('button', { type: 'button', class: 'secondary', onclick: () => (textarea.value = JSON.stringify(formBody().body, null, 2)) }, 'Copy form as preset request'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => formatJson() }, 'Format'),
-    ),
-  );
-  jsonForm.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    void submitJson();
+    ],
+    async submit(text) {
+      const created = await api.submit(text);
+      location.hash = `#/experiments/${encodeURIComponent(created.id)}`;
+    },
   });
 
   // ---- tabs ----
@@ -287,15 +278,6 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
     return { body, local };
   }
 
-  function showSummary(box: HTMLElement, err: ErrorBody | string) {
-    box.hidden = false;
-    box.replaceChildren(
-      typeof err === 'string'
-        ? h('p', {}, err)
-        : h('p', {}, h('strong', {}, `${err.statusCode} ${err.code}`), ': ', err.message, err.field ? h('span', { class: 'mono' }, ` (field ${err.field})`) : null),
-    );
-  }
-
   async function submitForm() {
     for (const b of bound) setFieldError(b, null);
     summary.hidden = true;
@@ -321,7 +303,7 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
         setFieldError(b, err.body.message);
         b.input.focus();
       } else {
-        showSummary(summary, err.body);
+        showErrorSummary(summary, err.body);
         summary.focus();
       }
     } finally {
@@ -329,32 +311,8 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
     }
   }
 
-  async function submitJson() {
-    jsonError.hidden = true;
-    jsonSubmit.disabled = true;
-    try {
-      const created = await api.submit(textarea.value);
-      location.hash = `#/experiments/${encodeURIComponent(created.id)}`;
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      showSummary(jsonError, err.body);
-      jsonError.focus();
-    } finally {
-      jsonSubmit.disabled = false;
-    }
-  }
-
   function loadDefinitionIntoEditor() {
     if (preset) textarea.value = JSON.stringify(preset.definition, null, 2);
-  }
-
-  function formatJson() {
-    try {
-      textarea.value = JSON.stringify(JSON.parse(textarea.value), null, 2);
-      jsonError.hidden = true;
-    } catch (err) {
-      showSummary(jsonError, `Not valid JSON: ${(err as Error).message}`);
-    }
   }
 
   api.presets().then(
@@ -370,7 +328,7 @@ export function newView(params: URLSearchParams = new URLSearchParams()): View {
     },
     (err: unknown) => {
       if (destroyed) return;
-      showSummary(summary, err instanceof ApiError ? err.body : String(err));
+      showErrorSummary(summary, err instanceof ApiError ? err.body : String(err));
     },
   );
 

@@ -1,13 +1,14 @@
 /**
- * #/sweeps: the list of parameter sweeps; #/sweeps/:id: one sweep — its trials in a sortable
- * table (click a header), the objective against each parameter (one dot per trial, the best
- * larger), learning curves of up to 6 selected trials overlaid (the best ones at first), the
- * best trial with its test accuracy, CSV download and cancel. Refreshes every 2 s
- * while the sweep runs. Start a sweep with POST /v1/sweeps (README, "Parameter sweeps").
+ * #/sweeps: the list of parameter sweeps and a form that starts one (sweep-form.ts);
+ * #/sweeps/:id: one sweep — its trials in a sortable table (click a header), the objective
+ * against each parameter (one dot per trial, the best larger), learning curves of up to 6
+ * selected trials overlaid (the best ones at first), the best trial with its test accuracy, CSV
+ * download and cancel. Refreshes every 2 s while the sweep runs.
  */
 import { api, ApiError, withKey, type SweepDetail, type SweepTrial, type WindowMetrics } from '../api.js';
 import { LineChart } from '../charts.js';
 import { append, clear, dateTime, h, pct } from '../util.js';
+import { sweepForm } from './sweep-form.js';
 import type { View } from './view.js';
 
 const REFRESH_MS = 2000;
@@ -27,8 +28,9 @@ export function sweepListView(): View {
     'section',
     { class: 'list-view' },
     h('h1', { tabindex: -1 }, 'Sweeps'),
-    h('p', { class: 'muted' }, 'Parameter sweeps: many experiments that differ in some parameters and seeds, scored on a validation split. Start one with POST /v1/sweeps (see the README).'),
+    h('p', { class: 'muted' }, 'Parameter sweeps: many experiments that differ in some parameters and seeds, scored on a validation split. Start one below, or with POST /v1/sweeps (see the README).'),
     body,
+    sweepForm(),
   );
   async function refresh() {
     try {
