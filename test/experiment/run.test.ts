@@ -399,17 +399,17 @@ describe('runExperiment: cancellation', () => {
 describe('runExperiment: threads', () => {
   it('the same run on 1, 2 and 3 threads gives the same bits; a checkpoint of one resumes under another', async () => {
     // 40 neurons: 3 SIMD blocks, so 3 threads each own one.
-    const base = { neurons: 40, train: 120, test: 60, seed: 3, labelUpdateInterval: 40 };
+    const base = { neurons: 40, train: 60, test: 30, seed: 3, labelUpdateInterval: 20 };
     const one = await run(def({ ...base, threads: 1 }), { maxThreads: 4 });
     expect(one.result.threads).toBe(1);
     for (const threads of [2, 3]) {
-      const many = await run(def({ ...base, threads, checkpointEvery: 60 }), { maxThreads: 4 });
+      const many = await run(def({ ...base, threads, checkpointEvery: 30 }), { maxThreads: 4 });
       expect(many.result.threads).toBe(threads);
       expect(many.result.weightsSha256).toBe(one.result.weightsSha256);
       expect(many.result.assignments).toEqual(one.result.assignments);
       expect(many.result.accuracy).toEqual(one.result.accuracy);
       const cp = (ofType(many.events, 'checkpoint') as CheckpointEvent[])[0];
-      const resumed = await run(def({ ...base, threads: 1, checkpointEvery: 60 }), { resumeFrom: cp.state, maxThreads: 4 });
+      const resumed = await run(def({ ...base, threads: 1, checkpointEvery: 30 }), { resumeFrom: cp.state, maxThreads: 4 });
       expect(resumed.result.weightsSha256).toBe(one.result.weightsSha256);
     }
   });
