@@ -19,7 +19,7 @@ instance.exports.attachHelper(control, index);
 try {
   instance.exports.helperLoop(index);
 } catch (err) {
-  instance.exports.helperFailed();
+  instance.exports.helperFailed(index);
   throw err;
 }
 `;

@@ -81,7 +81,7 @@ export let hMember: usize = 0; // u8
 export let inhSpiking: usize = 0; // i32
 /** Synchronisation of the threads of one network (threads.ts). */
 export let control: usize = 0;
-export const CONTROL_BYTES: i32 = 384;
+export const CONTROL_BYTES: i32 = 2304;
 
 export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, tableLength: i32): void {
   inputs = nInputs;
@@ -141,7 +141,7 @@ export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, t
   hActive = allocZeroed(s);
   hMember = allocZeroed(sb);
   inhSpiking = allocZeroed(s);
-  control = allocZeroed(CONTROL_BYTES);
+  control = (allocZeroed(CONTROL_BYTES + 64) + 63) & ~(<usize>63);
   for (let i = 0; i < nInputs; i++) store<i32>(preLast + (<usize>i << 2), -1);
 }
 

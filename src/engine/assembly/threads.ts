@@ -15,8 +15,8 @@
 import { control, crossed, delays, neurons, ring, ringSlots, rows, setControl, setThreadSlot, stride, threadSlot, THREAD_SLOTS, weights } from './layout';
 import { gatherRows, stepExcBuffered, stepExcFused } from './neurons';
 
-// control block (layout.ts allocates CONTROL_BYTES); what thread 0 writes every phase, what
-// helpers write, and their counts sit on separate cache lines.
+// control block (layout.ts allocates CONTROL_BYTES, 64-byte aligned): the command thread 0
+// writes every phase on one cache line, each helper's answer on its own.
 const EPOCH: usize = 0;
 const EXIT: usize = 4;
 const SLEEPING: usize = 8;
@@ -28,14 +28,17 @@ const FLAGS: usize = 28; // bit 0 learning, bit 1 inhibition
 const INPUT: usize = 32; // input buffer (buffered modes)
 const SCATTER_NEXT: usize = 36; // first ring slot of a scatter
 const THREADS: usize = 40;
-const DONE: usize = 64;
-/** Thread 0 sleeps on DONE (a helper is late): the last helper to finish wakes it. */
-const MAIN_WAITING: usize = 68;
+/** Thread 0 sleeps on a helper's slot (the helper is late): that helper wakes it. */
+const MAIN_WAITING: usize = 64;
 /** A helper trapped (a bug): thread 0 stops waiting for it and traps too. */
-const FAILED: usize = 72;
-const COUNTS: usize = 128; // i32 per thread: crossings found
+const FAILED: usize = 68;
+/**
+ * One cache line per helper w at SLOTS + 64·w: the epoch it finished, then its crossings. Thread
+ * 0 reads each helper's line once per phase; nothing else is shared per phase but the command.
+ */
+const SLOTS: usize = 128;
 /** Helpers' copy of thread 0's layout, written by `publishLayout` (THREAD_SLOTS i32). */
-const LAYOUT: usize = 256;
+const LAYOUT: usize = 128 + 64 * 32;
 const MAX_THREADS: i32 = 32;
 
 export const MODE_FUSED: i32 = 0;
@@ -119,33 +122,33 @@ export function runPhase(mode: i32, nrows: i32, uniform: f32, hSelf: f32, learni
   store<i32>(control + INPUT, <i32>input);
   store<i32>(control + SCATTER_NEXT, scatterNext);
   if (threadCount == 1) return excPart(0, <usize>stride << 2);
-  atomic.store<i32>(control + DONE, 0);
-  atomic.add<i32>(control + EPOCH, 1);
+  const epoch = atomic.load<i32>(control + EPOCH) + 1;
+  atomic.store<i32>(control + EPOCH, epoch);
   if (atomic.load<i32>(control + SLEEPING) != 0) atomic.notify(control + EPOCH, threadCount - 1);
   let n = excPart(rangeStart, rangeEnd);
-  const helpers = threadCount - 1;
-  let spins = 0;
   let sleeps = 0;
-  while (atomic.load<i32>(control + DONE) < helpers) {
-    // A helper that is descheduled (or still starting: a worker thread can take seconds to boot
-    // on a loaded machine): stop burning the core after a while. Helpers do not die on their own
-    // (a trap is reported through FAILED; terminating the thread that runs this also ends them).
-    if (++spins > spinLimit) {
-      if (atomic.load<i32>(control + FAILED) != 0) unreachable();
-      atomic.store<i32>(control + MAIN_WAITING, 1);
-      atomic.wait<i32>(control + DONE, atomic.load<i32>(control + DONE), 1_000_000);
-      atomic.store<i32>(control + MAIN_WAITING, 0);
-      sleeps++;
-    }
-  }
-  if (sleeps > 0) slept();
-  else didNotSleep();
-  if (mode == MODE_SCATTER) return 0;
   for (let w = 1; w < threadCount; w++) {
-    const c = load<i32>(control + COUNTS + (<usize>w << 2));
+    const slot = control + SLOTS + (<usize>w << 6);
+    let spins = 0;
+    while (atomic.load<i32>(slot) != epoch) {
+      // A helper that is descheduled (or still starting: a worker thread can take seconds to
+      // boot on a loaded machine): stop burning the core after a while. Helpers do not die on
+      // their own (a trap is reported through FAILED; terminating this thread also ends them).
+      if (++spins > spinLimit) {
+        if (atomic.load<i32>(control + FAILED) != 0) unreachable();
+        atomic.store<i32>(control + MAIN_WAITING, 1);
+        atomic.wait<i32>(slot, atomic.load<i32>(slot), 1_000_000);
+        atomic.store<i32>(control + MAIN_WAITING, 0);
+        sleeps++;
+      }
+    }
+    if (mode == MODE_SCATTER) continue;
+    const c = load<i32>(slot + 4);
     if (c > 0) memory.copy(crossed + (<usize>n << 2), crossed + rangeOf(w, threadCount, false), <usize>c << 2);
     n += c;
   }
+  if (sleeps > 0) slept();
+  else didNotSleep();
   return n;
 }
 
@@ -207,20 +210,19 @@ export function helperLoop(w: i32): void {
     else didNotSleep();
     seen = e;
     if (atomic.load<i32>(control + EXIT) != 0) return;
-    const n = excPart(rangeStart, rangeEnd);
-    store<i32>(control + COUNTS + (<usize>w << 2), n);
-    atomic.add<i32>(control + DONE, 1);
+    const slot = control + SLOTS + (<usize>w << 6);
+    store<i32>(slot + 4, excPart(rangeStart, rangeEnd));
+    atomic.store<i32>(slot, e);
     // A notify costs a lock even with no waiter: only when thread 0 sleeps. (If it is about to,
-    // its wait sees DONE changed and returns at once.)
-    if (atomic.load<i32>(control + MAIN_WAITING) != 0) atomic.notify(control + DONE, 1);
+    // its wait sees the slot changed and returns at once.)
+    if (atomic.load<i32>(control + MAIN_WAITING) != 0) atomic.notify(slot, 1);
   }
 }
 
 /** A helper whose part trapped: thread 0 must not wait for it forever. */
-export function helperFailed(): void {
+export function helperFailed(w: i32): void {
   atomic.store<i32>(control + FAILED, 1);
-  atomic.add<i32>(control + DONE, 1);
-  atomic.notify(control + DONE, 1);
+  atomic.notify(control + SLOTS + (<usize>w << 6), 1);
 }
 
 /** Thread 0: releases the helpers (they return from `helperLoop`). */
