@@ -7,7 +7,12 @@
  * finish → the next trial's start. Uses REDIS_URL / DATABASE_URL (default: this machine's) with a
  * key prefix and schema of its own, removed afterwards; prints "skipped" when they do not answer.
  *
- *   npm run build && node dist/bench/sweeps.js [--neurons 100] [--train 10000]
+ * The trials stream progress and window metrics (what the sweep page plots) but no spike rasters
+ * or weight snapshots: nobody watches sixteen rasters, and on this 2-core machine relaying them
+ * (engine → worker → Redis → API) takes CPU from the second worker. `--streams` keeps the preset's
+ * rasters (every 50 samples) and snapshots (every 500) to measure that cost too.
+ *
+ *   npm run build && node dist/bench/sweeps.js [--neurons 100] [--train 10000] [--streams]
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,6 +23,7 @@ const { values: args } = parseArgs({
   options: {
     neurons: { type: 'string', default: '100' },
     train: { type: 'string', default: '10000' },
+    streams: { type: 'boolean', default: false },
   },
 });
 
@@ -63,7 +69,15 @@ async function main() {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           name: label,
-          base: { preset: 'diehl-cook-2015', neurons, train, validation: 1000, test: 500, checkpointEvery: 2000 },
+          base: {
+            preset: 'diehl-cook-2015',
+            neurons,
+            train,
+            validation: 1000,
+            test: 500,
+            checkpointEvery: 2000,
+            ...(args.streams ? {} : { stream: { spikesEvery: 0, weightsEvery: 0 } }),
+          },
           parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [48, 56, 64, 80, 96, 112, 128, 160] }],
           seeds: 2,
         }),
@@ -74,7 +88,9 @@ async function main() {
       for (;;) {
         sweep = (await (await fetch(`${url}/v1/sweeps/${id}`)).json()) as typeof sweep;
         if (sweep.status !== 'running') break;
-        await new Promise((r) => setTimeout(r, 50));
+        // Polling is the bench's own load on the API (a sweep with every trial): 0.2 s is the
+        // resolution of the wall times.
+        await new Promise((r) => setTimeout(r, 200));
       }
       const wall = (performance.now() - t0) / 1000;
       if (sweep.status !== 'completed') throw new Error(`sweep ${sweep.status}: ${sweep.error}`);
@@ -89,7 +105,8 @@ async function main() {
 
     console.log(
       `sweep bench: 16 trials (8 points × 2 seeds) × (${neurons} neurons, ${train} train, 1000 validation, 500 test), ` +
-        `1 API process, WORKER_CONCURRENCY=1, ${availableParallelism()} cores`,
+        `1 API process, WORKER_CONCURRENCY=1, ${availableParallelism()} cores, ` +
+        (args.streams ? 'trials stream rasters and weight snapshots' : 'trials stream progress and metrics only'),
     );
     const capacity = await parallelCapacity();
     console.log(`  machine: 2 CPU-bound threads do ×${capacity.toFixed(2)} the work of 1 (the best speed-up possible here)`);
