@@ -119,6 +119,14 @@ async function main() {
     await waitWorkers(2);
     const two = await runSweep('2 workers');
     console.log(`  2 worker processes: ${two.wall.toFixed(2)} s`);
+    const busy = (r: typeof one) => r.times.reduce((sum, t) => sum + (t.finishedAt - t.startedAt), 0) / 1000;
+    const lastStart = Math.max(...two.times.map((t) => t.startedAt));
+    const lastEnd = Math.max(...two.times.map((t) => t.finishedAt));
+    console.log(
+      `  trial time: ${busy(one).toFixed(2)} s in all on 1 worker, ${busy(two).toFixed(2)} s on 2 (each trial slower by ` +
+        `×${(busy(two) / busy(one)).toFixed(2)} when two run at once); 2 workers busy ${((100 * busy(two)) / (2 * two.wall)).toFixed(0)} % ` +
+        `of the wall time; the last trial runs alone for ${((lastEnd - Math.max(lastStart, ...two.times.filter((t) => t.finishedAt < lastEnd).map((t) => t.finishedAt))) / 1000).toFixed(2)} s`,
+    );
     console.log(`  wall-time ratio 2 workers / 1 worker: ${(two.wall / one.wall).toFixed(2)} (speed-up ×${(one.wall / two.wall).toFixed(2)})`);
     console.log(
       `  queueing overhead per trial: submission → first trial start ${one.times[0]!.startedAt - one.submitted} ms (1 worker), ` +
