@@ -82,6 +82,9 @@ interface KernelExports {
   setThreads(count: number): void;
   publishLayout(): number;
   stopHelpers(): void;
+  failedFlagAddress(): number;
+  answerAddress(w: number): number;
+  readyAddress(): number;
   [global: string]: unknown;
 }
 
@@ -251,7 +254,7 @@ export class Network {
     k.resetState();
     if (shared) {
       k.setThreads(threads);
-      this.helpers = startHelpers(kernel, shared, k.publishLayout(), threads, helperStopper(k));
+      this.helpers = startHelpers(kernel, shared, k.publishLayout(), threads, helperControl(k));
     }
   }
 
@@ -450,8 +453,13 @@ export class Network {
  * Built outside the constructor so that the closure holds the kernel only, not the network: the
  * finalizer that stops the helpers of a dropped network must not keep it alive.
  */
-function helperStopper(k: KernelExports): () => void {
-  return () => k.stopHelpers();
+function helperControl(k: KernelExports) {
+  return {
+    stopHelpers: () => k.stopHelpers(),
+    failedFlagAddress: () => k.failedFlagAddress(),
+    answerAddress: (w: number) => k.answerAddress(w),
+    readyAddress: () => k.readyAddress(),
+  };
 }
 
 /** A stand-alone stream of the network's generator, from `seed` (tests and tools). */

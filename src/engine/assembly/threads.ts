@@ -32,6 +32,8 @@ const THREADS: usize = 40;
 const MAIN_WAITING: usize = 64;
 /** A helper trapped (a bug): thread 0 stops waiting for it and traps too. */
 const FAILED: usize = 68;
+/** Helpers that have adopted the layout and entered their loop. */
+const READY: usize = 72;
 /**
  * One cache line per helper w at SLOTS + 64·w: the epoch it finished, then its crossings. Thread
  * 0 reads each helper's line once per phase; nothing else is shared per phase but the command.
@@ -192,6 +194,8 @@ export function attachHelper(ctl: usize, w: i32): void {
 /** A helper's life: one part per epoch until thread 0 asks it to exit. */
 export function helperLoop(w: i32): void {
   let seen = 0;
+  atomic.add<i32>(control + READY, 1);
+  atomic.notify(control + READY);
   while (true) {
     let spins = 0;
     let sleeps = 0;
@@ -199,7 +203,9 @@ export function helperLoop(w: i32): void {
     while (e == seen) {
       if (++spins > spinLimit) {
         atomic.add<i32>(control + SLEEPING, 1);
-        atomic.wait<i32>(control + EPOCH, seen, -1);
+        // Timed: a missed wake-up (seen under load, not understood) then costs a millisecond
+        // instead of the run.
+        atomic.wait<i32>(control + EPOCH, seen, 1_000_000);
         atomic.sub<i32>(control + SLEEPING, 1);
         spins = 0;
         sleeps++;
@@ -219,10 +225,19 @@ export function helperLoop(w: i32): void {
   }
 }
 
-/** A helper whose part trapped: thread 0 must not wait for it forever. */
-export function helperFailed(w: i32): void {
-  atomic.store<i32>(control + FAILED, 1);
-  atomic.notify(control + SLOTS + (<usize>w << 6), 1);
+/** Where thread 0's host waits for its helpers to start (they count themselves in). */
+export function readyAddress(): usize {
+  return control + READY;
+}
+
+/** Where a helper that failed (trapped, or could not start) flags it: thread 0 then traps too. */
+export function failedFlagAddress(): usize {
+  return control + FAILED;
+}
+
+/** Helper w's answer line (thread 0 sleeps on it when the helper is late). */
+export function answerAddress(w: i32): usize {
+  return control + SLOTS + (<usize>w << 6);
 }
 
 /** Thread 0: releases the helpers (they return from `helperLoop`). */
