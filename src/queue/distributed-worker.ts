@@ -57,8 +57,6 @@ export interface DistributedWorkerOptions {
   /** Cancel grace before an engine thread is terminated, minimum time between checkpoints (config.protection). */
   cancelGraceMs?: number;
   checkpointMinIntervalMs?: number;
-  /** Engine threads this process's jobs may use together (ENGINE_THREADS; default: the concurrency). */
-  engineThreads?: number;
 }
 
 type End = Extract<JobRunnerEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
@@ -102,7 +100,6 @@ export class DistributedWorker {
 
     this.pool = new EmbeddedJobRunner({
       workers: queue.workerConcurrency,
-      engineThreads: this.opts.engineThreads,
       dataDir: this.opts.mnistDir,
       datasetsDir: this.opts.datasets?.localRoot,
       prepareDataset: this.opts.datasets ? (sha) => this.opts.datasets!.ensureLocal(sha) : undefined,

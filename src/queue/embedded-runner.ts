@@ -20,8 +20,6 @@ import {
 import { spawnThread, spawnThreadFromUrl } from './spawn-thread.js';
 import { StoreEveryEvent } from './store-every-event.js';
 import { errorMessage, type FromWorker, type ToWorker } from './worker-protocol.js';
-import { engineThreads } from '../experiment/engine-threads.js';
-import { compileDefinition } from '../experiment/topology.js';
 
 export interface EmbeddedRunnerOptions {
   workers: number;
@@ -48,17 +46,11 @@ export interface EmbeddedRunnerOptions {
    * has none: its processor loads the checkpoint and puts it in the JobSpec itself.
    */
   checkpoints?: { loadCheckpoint(id: string): Promise<ResumePoint | null> };
-  /**
-   * Engine threads all running jobs may use together (default: `workers`). A job's network is
-   * split over as many as its definition asks (src/experiment/engine-threads.ts, capped here);
-   * a job starts only when its threads are free, so the machine is not oversubscribed.
-   */
-  engineThreads?: number;
 }
 
 interface Slot {
   worker: Worker;
-  job: { spec: JobSpec; stop: Int32Array; threads: number; killTimer?: NodeJS.Timeout } | null;
+  job: { spec: JobSpec; stop: Int32Array; killTimer?: NodeJS.Timeout } | null;
   /** While closing: called when the slot's engine has stopped. */
   onStopped?: () => void;
 }
@@ -180,7 +172,6 @@ export class EmbeddedJobRunner implements JobRunner {
       queued: this.queue.length,
       running: this.slots.filter((s) => s.job !== null).length,
       workers: this.slots.length,
-      engineThreads: { inUse: this.threadsInUse(), budget: this.threadBudget },
     };
   }
 
@@ -218,27 +209,7 @@ export class EmbeddedJobRunner implements JobRunner {
       if (slot.job !== null) continue;
       const next = this.queue.findIndex((j) => this.mayStart(j));
       if (next < 0) return;
-      // The next job waits for its threads (rather than letting smaller jobs behind it pass, which
-      // could starve a large network forever).
-      const threads = this.threadsOf(this.queue[next]!);
-      if (this.threadsInUse() + threads > this.threadBudget) return;
-      this.assign(slot, this.queue.splice(next, 1)[0]!, threads);
-    }
-  }
-
-  private get threadBudget(): number {
-    return Math.max(1, Math.floor(this.opts.engineThreads ?? this.opts.workers));
-  }
-
-  private threadsInUse(): number {
-    return this.slots.reduce((n, s) => n + (s.job?.threads ?? 0), 0);
-  }
-
-  private threadsOf(job: JobSpec): number {
-    try {
-      return engineThreads(job.definition.threads, compileDefinition(job.definition).spec.neurons, this.threadBudget);
-    } catch {
-      return 1; // the engine reports what is wrong with the definition
+      this.assign(slot, this.queue.splice(next, 1)[0]!);
     }
   }
 
@@ -249,9 +220,9 @@ export class EmbeddedJobRunner implements JobRunner {
     return this.slots.filter((s) => s.job !== null && s.job.spec.owner === job.owner).length < limit;
   }
 
-  private assign(slot: Slot, spec: JobSpec, threads: number): void {
+  private assign(slot: Slot, spec: JobSpec): void {
     const stop = new SharedArrayBuffer(4);
-    slot.job = { spec, stop: new Int32Array(stop), threads };
+    slot.job = { spec, stop: new Int32Array(stop) };
     this.emit({ type: 'started', id: spec.id, resumedFrom: spec.resumeFrom ? (spec.resumeFromSample ?? 0) : null });
     const resumeFrom = spec.resumeFrom ? new Uint8Array(spec.resumeFrom) : undefined;
     const msg: ToWorker = {
@@ -263,7 +234,6 @@ export class EmbeddedJobRunner implements JobRunner {
       dataDir: this.opts.dataDir,
       datasetsDir: this.opts.datasetsDir,
       checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs,
-      maxThreads: threads,
     };
     const ds = spec.definition.dataset;
     const sha = ds.name === 'upload' ? ds.resolved?.sha256 : undefined;

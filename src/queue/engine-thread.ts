@@ -45,7 +45,6 @@ export function serveEngine(port: MessagePort, loadEngine: () => Promise<Engine>
         resumeFrom: msg.resumeFrom,
         dataDir: msg.dataDir,
         datasetsDir: msg.datasetsDir,
-        maxThreads: msg.maxThreads,
       });
       post({ type: 'finished', id: msg.id, result });
     } catch (err) {

@@ -46,8 +46,6 @@ export interface JobRunnerStats {
   running: number;
   /** Engine worker threads (or processes) available. */
   workers: number;
-  /** Embedded pools: engine threads the running jobs' networks use, and the most they may use together (ENGINE_THREADS). */
-  engineThreads?: { inUse: number; budget: number };
 }
 
 /** Distributed mode only: the queue and the worker processes as seen from Redis (for /metrics). */

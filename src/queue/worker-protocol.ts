@@ -16,8 +16,6 @@ export type ToWorker =
       datasetsDir?: string;
       /** Checkpoints closer together than this (ms) are dropped in the thread, unless it is stopping. */
       checkpointMinIntervalMs?: number;
-      /** Threads the job's network may be split over (its share of the runner's ENGINE_THREADS). */
-      maxThreads?: number;
     }
   | { type: 'classify'; requestId: number; model: TrainedModel; images: Uint8Array[] };
 

@@ -212,33 +212,3 @@ describe('experiments API', () => {
     expect(await root.text()).toContain('/openapi.yaml');
   });
 });
-
-describe('experiments API: engine threads', () => {
-  it("a definition's threads, granted by ENGINE_THREADS, split the network; the result is the same bits as on one thread", async () => {
-    const threaded = await startServer({ ENGINE_THREADS: '2' });
-    try {
-      const base = { preset: 'diehl-cook-2015', neurons: 40, train: 100, test: 20, seed: 4 };
-      const ids: string[] = [];
-      for (const threads of [2, 1]) {
-        const res = await post(`${threaded.url}/v1/experiments`, { ...base, threads });
-        expect(res.status).toBe(201);
-        ids.push((await json(res)).id);
-      }
-      const results = [];
-      for (const id of ids) {
-        const done = await waitFor(async () => {
-          const e = await json(await fetch(`${threaded.url}/v1/experiments/${id}`));
-          return ['completed', 'failed'].includes(e.status) ? e : undefined;
-        }, { timeoutMs: 60_000, what: 'threaded run' });
-        expect(done.status).toBe('completed');
-        results.push(done.result);
-      }
-      expect(results.map((r) => r.threads)).toEqual([2, 1]);
-      expect(results[0].weightsSha256).toBe(results[1].weightsSha256);
-      const health = await json(await fetch(`${threaded.url}/health`));
-      expect(health.queue.engineThreads).toEqual({ inUse: 0, budget: 2 });
-    } finally {
-      await threaded.close();
-    }
-  });
-});
