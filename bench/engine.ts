@@ -9,7 +9,6 @@
  *   npm run bench                      # default sizes, then the models
  *   npm run bench -- --repeats 3 --neurons 100
  *   npm run bench -- --models-only
- *   npm run bench -- --threads-only    # speed-up of one network split over 2 (… all) threads
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync } from 'node:fs';
@@ -39,11 +38,10 @@ async function ours(neurons: number, train: number, test: number, seed: number):
   return measure({ preset: 'diehl-cook-2015', neurons, train, test, seed });
 }
 
-async function measure(request: Record<string, unknown>, patch: (d: ExperimentDefinition) => void = () => {}, threads = 1): Promise<Measure> {
-  const def = resolveDefinition({ ...request, checkpointEvery: 0, stream: { spikesEvery: 0, weightsEvery: 0 }, threads });
+async function measure(request: Record<string, unknown>, patch: (d: ExperimentDefinition) => void = () => {}): Promise<Measure> {
+  const def = resolveDefinition({ ...request, checkpointEvery: 0, stream: { spikesEvery: 0, weightsEvery: 0 } });
   patch(def);
-  const r = await runExperiment(def, { emit: () => {}, yieldEveryMs: 1e9, maxThreads: threads });
-  if ((r.threads ?? 1) !== threads) throw new Error(`asked for ${threads} threads, ran on ${r.threads}`);
+  const r = await runExperiment(def, { emit: () => {}, yieldEveryMs: 1e9 });
   return { train: r.train.samplesPerSec, test: r.test.samplesPerSec };
 }
 
@@ -80,51 +78,6 @@ async function models(repeats: number): Promise<void> {
   console.table(rows);
 }
 
-/**
- * One network split over threads: samples/s on 1, 2 (and, on bigger machines, all) threads,
- * interleaved, and the cost of the per-step barrier, from a network too small for the split to
- * pay (32 neurons: two 16-neuron blocks, one per thread). The model printed is
- * T(p) = S + P/p + steps·b per sample, with S and P from the 1- and 2-thread times.
- */
-async function threadScaling(repeats: number): Promise<void> {
-  const counts = [...new Set([1, 2, cpus().length])].filter((t) => t <= Math.max(2, cpus().length));
-  const steps = 250;
-  const sizes = [
-    { neurons: 32, train: 2000, test: 1000 },
-    { neurons: 1600, train: 1500, test: 600 },
-    { neurons: 6400, train: 400, test: 200 },
-  ];
-  const rows: Record<string, unknown>[] = [];
-  let barrierUs = 0;
-  for (const { neurons, train, test } of sizes) {
-    await measure({ preset: 'diehl-cook-2015', neurons, train: Math.min(300, train), test: 50, seed: 99 }, undefined, 2); // warm-up
-    const runs = new Map<number, Measure[]>(counts.map((t) => [t, []]));
-    for (let k = 0; k < repeats; k++)
-      for (const t of counts) runs.get(t)!.push(await measure({ preset: 'diehl-cook-2015', neurons, train, test, seed: k }, undefined, t));
-    const train1 = median(runs.get(1)!.map((m) => m.train));
-    const test1 = median(runs.get(1)!.map((m) => m.test));
-    for (const t of counts) {
-      const tr = median(runs.get(t)!.map((m) => m.train));
-      const te = median(runs.get(t)!.map((m) => m.test));
-      rows.push({ neurons, threads: t, trainPerSec: Math.round(tr), testPerSec: Math.round(te), trainSpeedup: Number((tr / train1).toFixed(2)), testSpeedup: Number((te / test1).toFixed(2)) });
-    }
-    const train2 = median(runs.get(2)!.map((m) => m.train));
-    if (neurons === 32) {
-      barrierUs = Math.max(0, ((1 / train2 - 1 / train1) * 1e6) / steps);
-      console.log(`per-step synchronisation on 2 threads: ${barrierUs.toFixed(2)} µs (32-neuron network, training)`);
-      continue;
-    }
-    // T1 = S + P, T2 = S + P/2 + steps·b  →  P = 2(T1 − T2 + steps·b)
-    const t1 = 1e6 / train1;
-    const t2 = 1e6 / train2;
-    const parallel = 2 * (t1 - t2 + steps * barrierUs);
-    const serial = t1 - parallel;
-    const model = [4, 8, 16].map((p) => `${p}: ${(t1 / (serial + parallel / p + steps * barrierUs)).toFixed(2)}×`).join(', ');
-    console.log(`N=${neurons}: ${t1.toFixed(0)} µs/sample on 1 thread, ${(100 * parallel / t1).toFixed(0)} % of it split; model speed-up on ${model}`);
-  }
-  console.table(rows);
-}
-
 function buildReference(): string | null {
   const src = join(root, '..', 'shared', 'ref');
   if (!existsSync(join(src, 'dc_ref.c'))) return null;
@@ -154,13 +107,10 @@ async function main(): Promise<void> {
       'no-reference': { type: 'boolean' },
       'models-only': { type: 'boolean' },
       'no-models': { type: 'boolean' },
-      'threads-only': { type: 'boolean' },
-      'no-threads': { type: 'boolean' },
     },
   });
   const repeats = Number(values.repeats);
   if (values['models-only']) return models(Math.min(repeats, 3));
-  if (values['threads-only']) return threadScaling(Math.min(repeats, 3));
   const sizes = values.neurons
     ? [{ neurons: Number(values.neurons), train: 10000, test: 5000 }]
     : [
@@ -202,7 +152,6 @@ async function main(): Promise<void> {
   }
   console.table(rows);
   if (!values['no-models'] && !values.neurons) await models(Math.min(repeats, 3));
-  if (!values['no-threads'] && !values.neurons) await threadScaling(Math.min(repeats, 3));
 }
 
 main().catch((e) => {

@@ -17,8 +17,6 @@ import { DefinitionError } from '../experiment/topology.js';
 import { encodeNpyFloat32 } from '../io/npy.js';
 import { receptiveFieldsPng } from '../io/receptive-fields.js';
 import { formatZodIssue } from '../experiment/errors.js';
-import { MAX_ENGINE_THREADS } from '../engine/helper-threads.js';
-import { availableParallelism } from 'node:os';
 
 class UsageError extends Error {}
 
@@ -29,7 +27,6 @@ options: --neurons N --train K --test M --validation K --epochs E --seed S --tim
          --theta-plus MV --update-interval U --rest MS (gap between samples)
          --assignment training-windows|frozen-pass --label-samples K --represent-below SPIKES
          --checkpoint FILE [--checkpoint-every K] [--stop-after N] --resume FILE
-         --threads N|auto (default auto: split only large networks; same results for any count)
          --save-weights FILE.npy --weights-png FILE.png --json --quiet`;
 
 const numberOptions = {
@@ -56,13 +53,6 @@ function parseNumber(flag: string, text: string): number {
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${flag} expects a number, got "${text}"`);
   return v;
-}
-
-function parseThreads(text: string): number | 'auto' {
-  if (text === 'auto') return 'auto';
-  const n = parseNumber('threads', text);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_ENGINE_THREADS) throw new UsageError(`--threads expects auto or an integer in 1..${MAX_ENGINE_THREADS}, got "${text}"`);
-  return n;
 }
 
 function buildRequest(values: Record<string, string | boolean | undefined>): unknown {
@@ -137,7 +127,7 @@ function report(r: ExperimentResult): string {
   lines.push(
     `train: ${r.train.samples} samples, ${r.train.samplesPerSec.toFixed(0)} samples/s, ${r.train.seconds.toFixed(2)} s`,
     `test:  ${r.test.samples} samples, ${r.test.samplesPerSec.toFixed(0)} samples/s, ${r.test.seconds.toFixed(2)} s`,
-    `wall time: ${r.wallSeconds.toFixed(2)} s on ${r.threads ?? 1} thread(s)   exc spikes/test sample: ${r.spikesPerTestSample.toFixed(2)}   mean θ: ${r.thetaMean.toFixed(2)} mV`,
+    `wall time: ${r.wallSeconds.toFixed(2)} s   exc spikes/test sample: ${r.spikesPerTestSample.toFixed(2)}   mean θ: ${r.thetaMean.toFixed(2)} mV`,
     `weights sha256: ${r.weightsSha256}`,
     'confusion matrix (rows: true label, columns: predicted, all-activity):',
     '      ' + Array.from({ length: 10 }, (_, c) => String(c).padStart(6)).join(''),
@@ -164,7 +154,6 @@ async function train(args: string[]): Promise<void> {
         checkpoint: { type: 'string' },
         resume: { type: 'string' },
         'stop-after': { type: 'string' },
-        threads: { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
@@ -176,7 +165,6 @@ async function train(args: string[]): Promise<void> {
   const resolved = resolveDefinition(buildRequest(values));
   // The CLI streams nothing, so it records no rasters or snapshots (they never change results).
   const definition = { ...resolved, stream: { ...resolved.stream, spikesEvery: 0, weightsEvery: 0 } };
-  if (values.threads !== undefined) definition.threads = parseThreads(String(values.threads));
   const stopAfter = values['stop-after'] === undefined ? Infinity : parseNumber('stop-after', String(values['stop-after']));
   const checkpointFile = values.checkpoint === undefined ? null : String(values.checkpoint);
   let resumeFrom: Uint8Array | undefined;
@@ -191,7 +179,6 @@ async function train(args: string[]): Promise<void> {
   let weights: Float32Array | null = null;
   const result = await runExperiment(definition, {
     resumeFrom,
-    maxThreads: availableParallelism(),
     shouldStop: (trained) => trained >= stopAfter,
     emit: (e) => {
       if (e.type === 'done') weights = e.weights;
@@ -224,7 +211,6 @@ async function train(args: string[]): Promise<void> {
       spikesPerTestSample: result.spikesPerTestSample,
       thetaMean: result.thetaMean,
       neurons: result.neurons,
-      threads: result.threads ?? 1,
       weightsSha256: result.weightsSha256,
       definition,
     };

@@ -13,7 +13,6 @@ import { buildIntervalTables, GUIDE, type IntervalTables } from './interval-tabl
 import { Prng, type RngKernel } from './prng.js';
 import { kernelRule } from './rules.js';
 import { decayFactor, MAX_DELAY_STEPS, type LifSpec, type NetworkSpec } from './spec.js';
-import { type Helpers, MAX_ENGINE_THREADS, startHelpers } from './helper-threads.js';
 
 export type { NetworkSpec } from './spec.js';
 
@@ -78,44 +77,25 @@ interface KernelExports {
   saveCarriedState(dst: number): void;
   loadCarriedState(src: number): void;
   scratch(bytes: number): number;
-  _initialize(): void;
-  setThreads(count: number): void;
-  publishLayout(): number;
-  stopHelpers(): void;
-  failedFlagAddress(): number;
-  answerAddress(w: number): number;
-  readyAddress(): number;
   [global: string]: unknown;
 }
 
-const compiled = new Map<string, WebAssembly.Module>();
+let compiled: WebAssembly.Module | null = null;
 
-/**
- * The compiled kernel (built by `npm run build`), compiled once per thread: `engine` on a private
- * memory, or `engine-threads`, the same source on a shared memory for networks split over threads.
- */
-export function loadKernelModule(build: 'engine' | 'engine-threads' = 'engine'): WebAssembly.Module {
-  const cached = compiled.get(build);
-  if (cached) return cached;
+/** The compiled kernel (built by `npm run build`), compiled once per thread. */
+export function loadKernelModule(): WebAssembly.Module {
+  if (compiled) return compiled;
   // From src/engine (tests, tsx) or dist/src/engine (the built server).
-  for (const rel of [`../../dist/kernel/${build}.wasm`, `../../kernel/${build}.wasm`]) {
+  const candidates = ['../../dist/kernel/engine.wasm', '../../kernel/engine.wasm'];
+  for (const rel of candidates) {
     try {
-      const m = new WebAssembly.Module(readFileSync(fileURLToPath(new URL(rel, import.meta.url))));
-      compiled.set(build, m);
-      return m;
+      compiled = new WebAssembly.Module(readFileSync(fileURLToPath(new URL(rel, import.meta.url))));
+      return compiled;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
-  throw new Error(`engine kernel not built: run \`npm run build\` (dist/kernel/${build}.wasm is missing)`);
-}
-
-export interface NetworkOptions {
-  /**
-   * Threads the excitatory layer is split over (1: all on the calling thread). Any count gives the
-   * same bits; helpers are worker threads that live until `close()`.
-   */
-  threads?: number;
+  throw new Error('engine kernel not built: run `npm run build` (dist/kernel/engine.wasm is missing)');
 }
 
 /** Traces below 2^-100 are 0 (docs/models.md; the kernel's FLUSH). */
@@ -162,28 +142,21 @@ export class Network {
   private loadedRate = Number.NaN;
   private readonly carriedPtr: number;
   private readonly carriedBytes: number;
-  private helpers: Helpers | null = null;
 
-  constructor(spec: NetworkSpec, module?: WebAssembly.Module, options: NetworkOptions = {}) {
+  constructor(spec: NetworkSpec, module: WebAssembly.Module = loadKernelModule()) {
     this.spec = spec;
     const n = spec.neurons;
     this.inputs = spec.inputs;
     this.neurons = n;
     this.steps = spec.steps;
-    // A thread owns whole 16-neuron blocks (the kernel's SIMD rows): never more threads than blocks.
-    const threads = Math.max(1, Math.min(MAX_ENGINE_THREADS, Math.ceil(n / 16), Math.floor(options.threads ?? 1)));
-    const shared = threads > 1 ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true }) : null;
-    const kernel = module ?? loadKernelModule(shared ? 'engine-threads' : 'engine');
-    const instance = new WebAssembly.Instance(kernel, {
+    const instance = new WebAssembly.Instance(module, {
       env: {
         abort: () => {
           throw new Error('engine kernel aborted');
         },
-        ...(shared ? { memory: shared } : {}),
       },
     });
     const k = instance.exports as unknown as KernelExports;
-    if (shared) k._initialize();
     this.k = k;
     this.rng = new Prng(k);
     this.rng.seed(spec.seed);
@@ -252,21 +225,6 @@ export class Network {
     this.thetaView.fill(f(e.adaptive ? e.thetaInitMv : 0), 0, n);
     this.thetaView.fill(Infinity, n);
     k.resetState();
-    if (shared) {
-      k.setThreads(threads);
-      this.helpers = startHelpers(kernel, shared, k.publishLayout(), threads, helperControl(k));
-    }
-  }
-
-  /** Threads working on this network (1 + helpers). */
-  get threads(): number {
-    return this.helpers ? this.helpers.count + 1 : 1;
-  }
-
-  /** Stops the helper threads; the network must not run samples afterwards. Idempotent. */
-  close(): void {
-    this.helpers?.stop();
-    this.helpers = null;
   }
 
   private global(name: string): number {
@@ -449,19 +407,6 @@ export class Network {
   }
 }
 
-/**
- * Built outside the constructor so that the closure holds the kernel only, not the network: the
- * finalizer that stops the helpers of a dropped network must not keep it alive.
- */
-function helperControl(k: KernelExports) {
-  return {
-    stopHelpers: () => k.stopHelpers(),
-    failedFlagAddress: () => k.failedFlagAddress(),
-    answerAddress: (w: number) => k.answerAddress(w),
-    readyAddress: () => k.readyAddress(),
-  };
-}
-
 /** A stand-alone stream of the network's generator, from `seed` (tests and tools). */
 export function createRng(seed: number, module: WebAssembly.Module = loadKernelModule()): Prng {
   const instance = new WebAssembly.Instance(module, { env: { abort: () => { throw new Error('engine kernel aborted'); } } });
@@ -470,6 +415,6 @@ export function createRng(seed: number, module: WebAssembly.Module = loadKernelM
   return rng;
 }
 
-export async function createNetwork(spec: NetworkSpec, options: NetworkOptions = {}): Promise<Network> {
-  return new Network(spec, undefined, options);
+export async function createNetwork(spec: NetworkSpec): Promise<Network> {
+  return new Network(spec, loadKernelModule());
 }

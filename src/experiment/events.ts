@@ -101,8 +101,6 @@ export interface ExperimentResult {
   classes?: number;
   /** Orientation/direction tuning on the test set (built-in bar datasets only). */
   tuning?: TuningResult | null;
-  /** Threads the network was split over (the result is the same for any count). */
-  threads?: number;
 }
 
 export interface DoneEvent {

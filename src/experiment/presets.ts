@@ -25,7 +25,6 @@ import {
   experimentDefinitionSchema,
   encoderTypeSchema,
   streamSchema,
-  threadsSchema,
   type ExperimentDefinition,
   type ExperimentDefinitionInput,
 } from './schema.js';
@@ -68,7 +67,6 @@ export const presetRequestSchema = z
     shuffle: z.boolean().optional(),
     checkpointEvery: z.number().int().nonnegative().optional(),
     stream: streamSchema.partial().optional(),
-    threads: threadsSchema,
   })
   .strict();
 
@@ -128,7 +126,6 @@ export function expandPreset(req: z.output<typeof presetRequestSchema>): Experim
     represent: { belowSpikes: req.representBelowSpikes ?? (paper ? 5 : 0), rateStepHz: 32, maxRepeats: 5 },
     stream: req.stream,
     checkpointEvery: req.checkpointEvery,
-    threads: req.threads,
   };
 }
 
@@ -193,7 +190,6 @@ function expandOriginal(req: z.output<typeof presetRequestSchema>): ExperimentDe
     represent: { belowSpikes: req.representBelowSpikes ?? 5, rateStepHz: 31.875, maxRepeats: 20 },
     stream: req.stream,
     checkpointEvery: req.checkpointEvery,
-    threads: req.threads,
   };
 }
 

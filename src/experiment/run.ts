@@ -27,9 +27,8 @@ import { loadDataset } from '../data/loader.js';
 import { TuningAccumulator } from '../data/tuning.js';
 import type { EmitFn, ExperimentResult } from './events.js';
 import { decodeCheckpoint, encodeCheckpoint } from './run/checkpoint.js';
-import { planDataUse, type DataUse, type ExperimentData, type Sample } from './run/data-source.js';
-import { createNetwork, loadTrainedState, networkState, type ExperimentNetwork, type SampleRecording } from './run/engine-access.js';
-import { engineThreads } from './engine-threads.js';
+import { planDataUse, type ExperimentData, type Sample } from './run/data-source.js';
+import { createNetwork, loadTrainedState, networkState, type SampleRecording } from './run/engine-access.js';
 import { ExperimentEvents } from './run/event-emission.js';
 import { LabellingWindows } from './run/labelling-windows.js';
 import { frozenLabellingPass, scoreImages, type FrozenNetwork, type Score } from './run/learning-off-passes.js';
@@ -39,7 +38,7 @@ import { ratePerSecond, Stopwatch } from './run/throughput.js';
 import { mean, runTrainingPhase } from './run/training-phase.js';
 import { TrainingSchedule } from './run/training-schedule.js';
 import type { ExperimentDefinition } from './schema.js';
-import { compileDefinition, type CompiledExperiment } from './topology.js';
+import { compileDefinition } from './topology.js';
 
 export type { ExperimentData, ImageSplit } from './run/data-source.js';
 
@@ -60,8 +59,6 @@ export interface RunOptions {
   data?: ExperimentData;
   /** Yield to the event loop after this much work (ms) so async messages are seen; default 50. */
   yieldEveryMs?: number;
-  /** Most threads this run may use (its runner's share of the machine); default 1. */
-  maxThreads?: number;
 }
 
 export interface TrainedModel {
@@ -84,7 +81,7 @@ export interface Classification {
 
 /** Identity of what a run computes: everything but its name, streaming and checkpoint cadence. */
 export function definitionHash(def: ExperimentDefinition): string {
-  const { name: _name, stream: _stream, checkpointEvery: _every, threads: _threads, ...science } = def;
+  const { name: _name, stream: _stream, checkpointEvery: _every, ...science } = def;
   return createHash('sha256').update(JSON.stringify(science)).digest('hex');
 }
 
@@ -97,26 +94,7 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   const { spec, data: shape } = compileDefinition(def);
   const data = opts.data ?? experimentData(loadDataset(def.dataset, { mnistDir: opts.dataDir, datasetsDir: opts.datasetsDir }), spec);
   const use = planDataUse(def, data);
-  const net = createNetwork(spec, engineThreads(def.threads, spec.neurons, opts.maxThreads ?? 1));
-  try {
-    return await trainAndScore({ net, def, opts, spec, shape, data, use, wall });
-  } finally {
-    net.close();
-  }
-}
-
-interface RunContext {
-  net: ExperimentNetwork;
-  def: ExperimentDefinition;
-  opts: RunOptions;
-  spec: CompiledExperiment['spec'];
-  shape: CompiledExperiment['data'];
-  data: ExperimentData;
-  use: DataUse;
-  wall: Stopwatch;
-}
-
-async function trainAndScore({ net, def, opts, spec, shape, data, use, wall }: RunContext): Promise<ExperimentResult> {
+  const net = createNetwork(spec);
   const schedule = new TrainingSchedule(
     { epochs: def.epochs, perEpoch: use.perEpoch, poolSize: use.poolSize, shuffle: def.dataset.shuffle },
     (k) => net.rng.below(k),
@@ -215,7 +193,6 @@ async function trainAndScore({ net, def, opts, spec, shape, data, use, wall }: R
     input: { height: shape.height, width: shape.width, channels: shape.channels },
     classes: shape.classes,
     tuning: test && tuning ? tuning.result() : null,
-    threads: net.threads,
   };
   events.done(result, weights, theta);
   return result;
@@ -224,7 +201,7 @@ async function trainAndScore({ net, def, opts, spec, shape, data, use, wall }: R
 /** Classifies images of the model's dataset shape (intensities 0..255) with a trained model, learning off. */
 export async function classify(model: TrainedModel, images: Uint8Array[], seed = 0): Promise<Classification[]> {
   const { spec, data: shape } = compileDefinition({ ...model.definition, seed });
-  const net = createNetwork(spec, 1);
+  const net = createNetwork(spec);
   loadTrainedState(net, model.weights, model.theta);
   const labels = new LabelAssigner(spec.neurons, shape.classes);
   labels.load(model.assignments, model.proportions);

@@ -10,7 +10,6 @@
  * LIF layer takes current-jump or conductance synapses. docs/models.md states every equation. `compileDefinition` (topology.ts) checks that shape and names
  * the offending field when a definition does not fit it.
  */
-import { MAX_ENGINE_THREADS } from '../engine/helper-threads.js';
 import { z } from 'zod';
 import { plasticitySchema, tau } from '../engine/rules.js';
 
@@ -291,16 +290,6 @@ export const streamSchema = z
   })
   .strict();
 
-/**
- * Threads the excitatory layer is split over. Results are the same bits for any count, so it is
- * not part of the science (a checkpoint resumes under any count). The server caps it at
- * ENGINE_THREADS; absent or 'auto' splits only networks large enough to gain.
- */
-export const threadsSchema = z
-  .union([z.literal('auto'), z.number().int().min(1).max(MAX_ENGINE_THREADS)])
-  .optional()
-  .describe("Threads the excitatory layer is split over (1–32 or 'auto', the default: split only networks large enough to gain). Same results for any count; capped by the server's ENGINE_THREADS.");
-
 export const experimentDefinitionSchema = z
   .object({
     name: z.string().max(200).default(''),
@@ -346,7 +335,6 @@ export const experimentDefinitionSchema = z
       .default({ belowSpikes: 0, rateStepHz: 32, maxRepeats: 5 }),
     /** Save the full engine state every k training samples (0 = never). */
     checkpointEvery: z.number().int().nonnegative().default(1000),
-    threads: threadsSchema,
   })
   .strict();
 

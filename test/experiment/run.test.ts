@@ -395,31 +395,3 @@ describe('runExperiment: cancellation', () => {
     expect(result.accuracy).toEqual({ allActivity: null, proportionWeighting: null });
   });
 });
-
-describe('runExperiment: threads', () => {
-  it('the same run on 1, 2 and 3 threads gives the same bits; a checkpoint of one resumes under another', async () => {
-    // 40 neurons: 3 SIMD blocks, so 3 threads each own one.
-    const base = { neurons: 40, train: 60, test: 30, seed: 3, labelUpdateInterval: 20 };
-    const one = await run(def({ ...base, threads: 1 }), { maxThreads: 4 });
-    expect(one.result.threads).toBe(1);
-    for (const threads of [2, 3]) {
-      const many = await run(def({ ...base, threads, checkpointEvery: 30 }), { maxThreads: 4 });
-      expect(many.result.threads).toBe(threads);
-      expect(many.result.weightsSha256).toBe(one.result.weightsSha256);
-      expect(many.result.assignments).toEqual(one.result.assignments);
-      expect(many.result.accuracy).toEqual(one.result.accuracy);
-      const cp = (ofType(many.events, 'checkpoint') as CheckpointEvent[])[0];
-      const resumed = await run(def({ ...base, threads: 1, checkpointEvery: 30 }), { resumeFrom: cp.state, maxThreads: 4 });
-      expect(resumed.result.weightsSha256).toBe(one.result.weightsSha256);
-    }
-  });
-
-  it("the runner's share caps the count: threads 3 with maxThreads 2 uses 2; 'auto' leaves small networks on one thread", async () => {
-    const capped = await run(def({ neurons: 40, train: 20, test: 10, threads: 3 }), { maxThreads: 2 });
-    expect(capped.result.threads).toBe(2);
-    const auto = await run(def({ neurons: 40, train: 20, test: 10 }), { maxThreads: 8 });
-    expect(auto.result.threads).toBe(1);
-    const fallback = await run(def({ neurons: 40, train: 20, test: 10, threads: 3 }));
-    expect(fallback.result.threads).toBe(1);
-  });
-});

@@ -6,4 +6,3 @@ export { encodeIntervals, encodeLatency, encodedActiveCount } from './encoder';
 export {
   resetState, runSample, recordedExcCount, recordedInhCount, flags, setFlags, carriedStateBytes, saveCarriedState, loadCarriedState, scratch,
 } from './network';
-export { setThreads, publishLayout, attachHelper, helperLoop, failedFlagAddress, answerAddress, readyAddress, stopHelpers } from './threads';

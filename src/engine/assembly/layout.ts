@@ -7,7 +7,6 @@
  * padding neurons have θ = +∞ and never spike.
  */
 import { allocZeroed } from './memory';
-import { adoptExc, exc } from './params';
 
 export const BLOCK: i32 = 16;
 /** Entries of one intensity's guide table in the interval encoder. */
@@ -79,9 +78,6 @@ export let hInput: usize = 0; // f32, arrivals from the excitatory layer this st
 export let hActive: usize = 0; // i32 neurons away from rest
 export let hMember: usize = 0; // u8
 export let inhSpiking: usize = 0; // i32
-/** Synchronisation of the threads of one network (threads.ts). */
-export let control: usize = 0;
-export const CONTROL_BYTES: i32 = 2304;
 
 export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, tableLength: i32): void {
   inputs = nInputs;
@@ -141,33 +137,5 @@ export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, t
   hActive = allocZeroed(s);
   hMember = allocZeroed(sb);
   inhSpiking = allocZeroed(s);
-  control = (allocZeroed(CONTROL_BYTES + 64) + 63) & ~(<usize>63);
   for (let i = 0; i < nInputs; i++) store<i32>(preLast + (<usize>i << 2), -1);
-}
-
-// ---- what a helper thread needs (threads.ts copies these from thread 0's instance) ----
-
-export const THREAD_SLOTS: i32 = 17;
-
-export function threadSlot(k: i32): usize {
-  switch (k) {
-    case 0: return <usize>stride; case 1: return <usize>neurons; case 2: return <usize>ringSlots; case 3: return changetype<usize>(exc);
-    case 4: return v; case 5: return refractory; case 6: return theta; case 7: return crossed; case 8: return extra;
-    case 9: return rows; case 10: return synInput; case 11: return ge; case 12: return gi; case 13: return inhSelf;
-    case 14: return ring; case 15: return weights; case 16: return delays;
-  }
-  return 0;
-}
-
-export function setThreadSlot(k: i32, p: usize): void {
-  switch (k) {
-    case 0: stride = <i32>p; break; case 1: neurons = <i32>p; break; case 2: ringSlots = <i32>p; break; case 3: adoptExc(p); break;
-    case 4: v = p; break; case 5: refractory = p; break; case 6: theta = p; break; case 7: crossed = p; break; case 8: extra = p; break;
-    case 9: rows = p; break; case 10: synInput = p; break; case 11: ge = p; break; case 12: gi = p; break; case 13: inhSelf = p; break;
-    case 14: ring = p; break; case 15: weights = p; break; case 16: delays = p; break;
-  }
-}
-
-export function setControl(p: usize): void {
-  control = p;
 }

@@ -20,8 +20,7 @@ import {
 import {
   exc, hasInh, inh, norm, oneSpike, resetBetweenSamples, restSteps, rule, RULE_NONE, SYNAPSE_CURRENT, wEI, wIE,
 } from './params';
-import { activateInh, gatherRows, inhSpikeCount, stepInh } from './neurons';
-import { MODE_FUSED, MODE_GATHER, MODE_INPUT, MODE_INPUT_CLEAR, MODE_SCATTER, runPhase } from './threads';
+import { activateInh, gatherRows, inhSpikeCount, stepExcBuffered, stepExcFused, stepInh } from './neurons';
 import {
   clampAll, clearPostTraces, clearPreTraces, clearTouched, decayPostTraces, decayPreTraces, depress, normalizeAllColumns,
   normalizeTouched, postActiveCount, preActiveCount, setActiveCounts, postSpike, potentiate, preSpike, pruneNearestPreTraces, markTouched,
@@ -95,7 +94,7 @@ export function runSample(nSteps: i32, bucket: i32, learning: bool, record: bool
     total += step(t, inputOn, bucket, learning, plastic, record && inputOn, nVoltage);
   }
   if (!resetBetweenSamples && ringSlots == 0 && nrows > 0) {
-    gatherRows(0, <usize>stride << 2, nrows);
+    gatherRows(nrows);
     nrows = 0;
     inputGathered = true;
   }
@@ -114,17 +113,17 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
     else store<f32>(extra + o, negW);
   }
   const uniform = <f32>(wIE * <f64>nInhPrev);
-  const hSelf = <f32>(wIE * <f64>(nInhPrev - 1));
   let nCrossed: i32;
   if (!conductance && ringSlots == 0 && !inputGathered) {
-    nCrossed = runPhase(MODE_FUSED, nrows, uniform, hSelf, learning, inhib, 0, 0);
-  } else if (ringSlots > 0) {
-    const slot = ring + ((<usize>(now % ringSlots) * <usize>stride) << 2);
-    nCrossed = runPhase(MODE_INPUT_CLEAR, nrows, uniform, hSelf, learning, inhib, slot, 0);
+    nCrossed = stepExcFused(nrows, uniform, learning, inhib);
   } else {
-    nCrossed = runPhase(inputGathered ? MODE_INPUT : MODE_GATHER, nrows, uniform, hSelf, learning, inhib, synInput, 0);
+    let input = synInput;
+    if (ringSlots > 0) input = ring + ((<usize>(now % ringSlots) * <usize>stride) << 2);
+    else if (!inputGathered) gatherRowsInto();
+    inputGathered = false;
+    nCrossed = stepExcBuffered(input, uniform, <f32>(wIE * <f64>(nInhPrev - 1)), learning, inhib);
+    if (ringSlots > 0) memory.fill(input, 0, <usize>stride << 2);
   }
-  inputGathered = false;
   for (let a = 0; a < nInhPrev; a++) {
     const o = <usize>load<i32>(inhSpiking + (<usize>a << 2)) << 2;
     store<i32>(inhSelf + o, 0);
@@ -184,7 +183,7 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
   }
 
   // 6. Delay lines.
-  if (ringSlots > 0 && nIn > 0) runPhase(MODE_SCATTER, nIn, 0, 0, false, false, 0, (now % ringSlots) + 1);
+  if (ringSlots > 0) for (let r = 0; r < nIn; r++) scatter(<i32>load<u16>(base + (<usize>r << 1)));
 
   if (record) recordStep(t, nExc, nInh, nVoltage);
   for (let a = 0; a < nExc; a++) store<u8>(spikingNow + <usize>load<i32>(excSpiking + (<usize>a << 2)), 0);
@@ -193,6 +192,25 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
   nInhPrev = nInh;
   now++;
   return inputOn ? nExc : 0;
+}
+
+function gatherRowsInto(): void {
+  gatherRows(nrows);
+}
+
+/** Input i's spike of this step reaches E neuron j 1 + D_ij steps later, carrying W_ij. */
+function scatter(i: i32): void {
+  const row = weights + ((<usize>i * <usize>stride) << 2);
+  const d = delays + <usize>i * <usize>stride;
+  const slotBytes = <usize>stride << 2;
+  const next = (now % ringSlots) + 1;
+  for (let j = 0; j < neurons; j++) {
+    // 1 + D ≤ ringSlots − 1, so one wrap at most.
+    let slot = next + <i32>load<u8>(d + <usize>j);
+    if (slot >= ringSlots) slot -= ringSlots;
+    const e = ring + <usize>slot * slotBytes + (<usize>j << 2);
+    store<f32>(e, load<f32>(e) + load<f32>(row + (<usize>j << 2)));
+  }
 }
 
 function recordStep(t: i32, nExc: i32, nInh: i32, nVoltage: i32): void {

@@ -37,15 +37,9 @@ export class Layer {
   vHigh: f32 = 0;
 }
 
-export let exc = new Layer();
+export const exc = new Layer();
 export const inh = new Layer();
 export let hasInh: bool = false;
-
-/** A helper thread's instance uses thread 0's excitatory parameters (threads.ts). */
-export function adoptExc(p: usize): void {
-  exc = changetype<Layer>(p);
-}
-
 export let oneSpike: bool = false;
 /** One-to-one E→H weight, all-but-self H→E weight (f64: the uniform inhibition is rounded once). */
 export let wEI: f32 = 0;

@@ -3,7 +3,7 @@
  * of its members it uses, and how its persistent state goes into a checkpoint. Renaming or
  * replacing the engine's network class is one edit here.
  */
-import { createRecording, Network, type SampleRecording } from '../../engine/network.js';
+import { createRecording, loadKernelModule, Network, type SampleRecording } from '../../engine/network.js';
 import type { NetworkSpec, NetworkState, SpikeTrainInput } from '../../engine/network.js';
 import type { StatePart } from './state-part.js';
 
@@ -26,15 +26,11 @@ export interface ExperimentNetwork {
   denseWeights(): Float32Array;
   getState(): NetworkState;
   setState(state: NetworkState): void;
-  /** Threads working on the network. */
-  readonly threads: number;
-  /** Frees its helper threads (the network is not used afterwards). */
-  close(): void;
 }
 
-/** Builds the network of a compiled definition, split over `threads` threads. */
-export function createNetwork(spec: NetworkSpec, threads: number): ExperimentNetwork {
-  return new Network(spec, undefined, { threads });
+/** Builds the network of a compiled definition. */
+export function createNetwork(spec: NetworkSpec): ExperimentNetwork {
+  return new Network(spec, loadKernelModule());
 }
 
 /** Puts trained weights and θ into a fresh network (for classification); its PRNG stays seeded. */
