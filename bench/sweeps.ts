@@ -120,12 +120,14 @@ async function main() {
     const two = await runSweep('2 workers');
     console.log(`  2 worker processes: ${two.wall.toFixed(2)} s`);
     const busy = (r: typeof one) => r.times.reduce((sum, t) => sum + (t.finishedAt - t.startedAt), 0) / 1000;
-    const lastStart = Math.max(...two.times.map((t) => t.startedAt));
-    const lastEnd = Math.max(...two.times.map((t) => t.finishedAt));
+    // The trial that ends last runs alone from the moment the other worker ran out of trials.
+    const byEnd = [...two.times].sort((a, b) => a.finishedAt - b.finishedAt);
+    const last = byEnd.at(-1)!;
+    const alone = (last.finishedAt - Math.max(last.startedAt, byEnd.at(-2)?.finishedAt ?? last.startedAt)) / 1000;
     console.log(
       `  trial time: ${busy(one).toFixed(2)} s in all on 1 worker, ${busy(two).toFixed(2)} s on 2 (each trial slower by ` +
         `×${(busy(two) / busy(one)).toFixed(2)} when two run at once); 2 workers busy ${((100 * busy(two)) / (2 * two.wall)).toFixed(0)} % ` +
-        `of the wall time; the last trial runs alone for ${((lastEnd - Math.max(lastStart, ...two.times.filter((t) => t.finishedAt < lastEnd).map((t) => t.finishedAt))) / 1000).toFixed(2)} s`,
+        `of the wall time; the last trial runs alone for ${alone.toFixed(2)} s`,
     );
     console.log(`  wall-time ratio 2 workers / 1 worker: ${(two.wall / one.wall).toFixed(2)} (speed-up ×${(one.wall / two.wall).toFixed(2)})`);
     console.log(
