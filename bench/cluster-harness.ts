@@ -141,3 +141,27 @@ export async function openCluster(name: string, extraEnv: Record<string, string>
     },
   };
 }
+
+/** The API process of a bench run, and worker processes added on demand (all pushed to `children` for `close`). */
+export async function startApiAndWorkers(env: Record<string, string>, children: Child[]) {
+  const api = startChild('dist/src/server.js', env, (m) => (m.startsWith('Server listening at ') ? m.slice(20).trim() : null));
+  children.push(api);
+  const url = await api.ready;
+  return {
+    url,
+    /** Starts one more worker process; resolves when it reports ready. */
+    addWorker(): Promise<string> {
+      const w = startChild('dist/workers/worker.js', env, (m) => (m === 'worker ready' ? m : null));
+      children.push(w);
+      return w.ready;
+    },
+    /** Resolves once the API sees `n` workers with a fresh heartbeat. */
+    async waitWorkers(n: number): Promise<void> {
+      for (;;) {
+        const h = (await (await fetch(`${url}/health`)).json()) as { queue: { workers: number } };
+        if (h.queue.workers >= n) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  };
+}

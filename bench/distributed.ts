@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type Child, openCluster, parallelCapacity, startChild } from './cluster-harness.js';
+import { type Child, openCluster, parallelCapacity, startApiAndWorkers } from './cluster-harness.js';
 
 
 const { values: args } = parseArgs({
@@ -30,21 +30,7 @@ async function main() {
   const test = Number(args.test);
   const children: Child[] = [];
   try {
-    const api = startChild('dist/src/server.js', env, (m) => (m.startsWith('Server listening at ') ? m.slice(20).trim() : null));
-    children.push(api);
-    const url = await api.ready;
-    const worker = () => {
-      const w = startChild('dist/workers/worker.js', env, (m) => (m === 'worker ready' ? m : null));
-      children.push(w);
-      return w.ready;
-    };
-    const waitWorkers = async (n: number) => {
-      for (;;) {
-        const h = (await (await fetch(`${url}/health`)).json()) as { queue: { workers: number } };
-        if (h.queue.workers >= n) return;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    };
+    const { url, addWorker: worker, waitWorkers } = await startApiAndWorkers(env, children);
 
     const runBatch = async (label: string): Promise<number> => {
       const t0 = performance.now();
