@@ -21,11 +21,11 @@ import { runExperiment } from '../../src/experiment/run.js';
 import type { ExperimentDefinition } from '../../src/experiment/schema.js';
 import { redisOptionsFromUrl } from '../../src/queue/redis.js';
 import {
+  clusterEnv,
   deleteRedisPrefix,
   dropSchema,
   isolation,
   killChildren,
-  PG_URL,
   REDIS_URL,
   requireDist,
   servicesAvailable,
@@ -36,23 +36,11 @@ import { json, post, tempDir, waitFor } from '../helpers/server.js';
 import { openStream, texts } from '../helpers/ws.js';
 
 const available = await servicesAvailable();
-const { prefix, schema } = isolation('cluster');
+const isolated = isolation('cluster');
+const { prefix, schema } = isolated;
 
 let dataDir: string;
-const env = () => ({
-  REDIS_URL,
-  DATABASE_URL: PG_URL,
-  DATABASE_SCHEMA: schema,
-  BULLMQ_PREFIX: prefix,
-  DATA_DIR: dataDir,
-  PORT: '0',
-  WORKER_CONCURRENCY: '1',
-  JOB_LOCK_DURATION_MS: '2000',
-  JOB_STALLED_INTERVAL_MS: '1000',
-  RECONCILE_INTERVAL_MS: '1000',
-  WORKER_HEARTBEAT_MS: '500',
-  SHUTDOWN_TIMEOUT_MS: '10000',
-});
+const env = () => clusterEnv(isolated, dataDir);
 
 const experiment = (seed: number, train: number) => ({
   preset: 'diehl-cook-2015',

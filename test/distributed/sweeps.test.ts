@@ -9,12 +9,11 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExperiment } from '../../src/experiment/run.js';
 import {
+  clusterEnv,
   deleteRedisPrefix,
   dropSchema,
   isolation,
   killChildren,
-  PG_URL,
-  REDIS_URL,
   requireDist,
   servicesAvailable,
   startChild,
@@ -23,24 +22,11 @@ import {
 import { json, post, tempDir, waitFor } from '../helpers/server.js';
 
 const available = await servicesAvailable();
-const { prefix, schema } = isolation('sweeps');
+const isolated = isolation('sweeps');
+const { prefix, schema } = isolated;
 
 let dataDir: string;
-const env = () => ({
-  REDIS_URL,
-  DATABASE_URL: PG_URL,
-  DATABASE_SCHEMA: schema,
-  BULLMQ_PREFIX: prefix,
-  DATA_DIR: dataDir,
-  PORT: '0',
-  WORKER_CONCURRENCY: '1',
-  JOB_LOCK_DURATION_MS: '2000',
-  JOB_STALLED_INTERVAL_MS: '1000',
-  RECONCILE_INTERVAL_MS: '1000',
-  WORKER_HEARTBEAT_MS: '500',
-  SHUTDOWN_TIMEOUT_MS: '10000',
-  SWEEP_TICK_MS: '500',
-});
+const env = () => clusterEnv(isolated, dataDir, { SWEEP_TICK_MS: '500' });
 
 let apiA: Child;
 let apiB: Child;

@@ -54,6 +54,28 @@ export function isolation(tag: string) {
   return { prefix: `spikelab-test-${suffix}`, schema: `spikelab_test_${suffix}` };
 }
 
+/**
+ * Environment of an API or worker process in a cluster test: its own queue prefix, schema and
+ * data directory, short locks and heartbeats so that failures are noticed within seconds.
+ */
+export function clusterEnv(isolated: { prefix: string; schema: string }, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    REDIS_URL,
+    DATABASE_URL: PG_URL,
+    DATABASE_SCHEMA: isolated.schema,
+    BULLMQ_PREFIX: isolated.prefix,
+    DATA_DIR: dataDir,
+    PORT: '0',
+    WORKER_CONCURRENCY: '1',
+    JOB_LOCK_DURATION_MS: '2000',
+    JOB_STALLED_INTERVAL_MS: '1000',
+    RECONCILE_INTERVAL_MS: '1000',
+    WORKER_HEARTBEAT_MS: '500',
+    SHUTDOWN_TIMEOUT_MS: '10000',
+    ...extra,
+  };
+}
+
 export async function deleteRedisPrefix(prefix: string): Promise<number> {
   const client = new Redis(REDIS_URL);
   let deleted = 0;
