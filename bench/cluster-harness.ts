@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -76,6 +76,58 @@ export async function parallelCapacity(): Promise<number> {
   const [one] = await spin(1);
   const two = await spin(2);
   return (2 * one!) / Math.max(...two);
+}
+
+/**
+ * CPU seconds (user + system) every process of this machine has used so far, by pid, read from
+ * /proc (Linux; empty elsewhere). Two readings' difference says where a run's CPU went.
+ */
+export function cpuSecondsByPid(threadsOf: (pid: number) => boolean = () => false): Map<string, { pid: number; name: string; seconds: number }> {
+  const out = new Map<string, { pid: number; name: string; seconds: number }>();
+  const read = (file: string) => {
+    const stat = readFileSync(file, 'utf8');
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return { name, seconds: (Number(f[11]) + Number(f[12])) / 100 };
+  };
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      if (threadsOf(Number(pid))) {
+        for (const tid of readdirSync(`/proc/${pid}/task`)) out.set(`${pid}/${tid}`, { pid: Number(pid), ...read(`/proc/${pid}/task/${tid}/stat`) });
+      } else {
+        out.set(pid, { pid: Number(pid), ...read(`/proc/${pid}/stat`) });
+      }
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds used between two readings, summed by the label `labelOf` gives each entry (a
+ * process, or a thread `pid/tid` of the processes read thread by thread).
+ */
+export function cpuBetween(
+  before: ReturnType<typeof cpuSecondsByPid>,
+  after: ReturnType<typeof cpuSecondsByPid>,
+  labelOf: (key: string, pid: number, name: string, seconds: number) => string,
+): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const [key, a] of after) {
+    const d = a.seconds - (before.get(key)?.seconds ?? 0);
+    if (d <= 0) continue;
+    const label = labelOf(key, a.pid, a.name, d);
+    sums.set(label, (sums.get(label) ?? 0) + d);
+  }
+  return sums;
 }
 
 export async function stop(child: Child): Promise<void> {

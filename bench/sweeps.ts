@@ -16,7 +16,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type Child, openCluster, parallelCapacity, startApiAndWorkers } from './cluster-harness.js';
+import WebSocket from 'ws';
+import { type Child, cpuBetween, cpuSecondsByPid, openCluster, parallelCapacity, startApiAndWorkers } from './cluster-harness.js';
 
 
 const { values: args } = parseArgs({
@@ -47,7 +48,28 @@ async function main() {
   try {
     const { url, addWorker: worker, waitWorkers } = await startApiAndWorkers(env, children);
 
+    // Where each run's CPU went: the engine threads, the rest of the worker processes (main
+    // thread: recording and relaying; V8 and libuv threads), the API, the databases.
+    const isWorker = (pid: number) => children.findIndex((c) => c.proc.pid === pid) > 0;
+    const labelOf = (key: string, pid: number, name: string, seconds: number) => {
+      const child = children.findIndex((c) => c.proc.pid === pid);
+      if (child === 0) return 'API';
+      // A worker process's engine thread is the one that computes for seconds; the others relay.
+      if (child > 0) return key === `${pid}/${pid}` ? 'worker main threads' : seconds > 2 ? 'engine threads' : 'worker other threads';
+      if (pid === process.pid) return 'bench';
+      if (name === 'postgres') return 'PostgreSQL';
+      if (name.startsWith('redis-server')) return 'Redis';
+      return 'other';
+    };
+    const cpuLine = (r: { wall: number; cpu: Map<string, number> }) => {
+      const total = [...r.cpu.values()].reduce((a, b) => a + b, 0);
+      const parts = ['engine threads', 'worker main threads', 'worker other threads', 'API', 'PostgreSQL', 'Redis', 'bench', 'other'].map(
+        (k) => `${k} ${(r.cpu.get(k) ?? 0).toFixed(1)}`,
+      );
+      return `CPU ${total.toFixed(1)} s of ${(2 * r.wall).toFixed(1)} available (${parts.join(', ')})`;
+    };
     const runSweep = async (label: string) => {
+      const cpuBefore = cpuSecondsByPid(isWorker);
       const submitted = Date.now();
       const t0 = performance.now();
       const res = await fetch(`${url}/v1/sweeps`, {
@@ -70,15 +92,20 @@ async function main() {
       });
       if (res.status !== 201) throw new Error(`sweep submit failed: ${res.status} ${await res.text()}`);
       const { id } = (await res.json()) as { id: string };
-      let sweep: { status: string; error: string | null; items: { experimentId: string }[] };
-      for (;;) {
-        sweep = (await (await fetch(`${url}/v1/sweeps/${id}`)).json()) as typeof sweep;
-        if (sweep.status !== 'running') break;
-        // Polling is the bench's own load on the API (a sweep with every trial): 0.2 s is the
-        // resolution of the wall times.
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      // Watched as a dashboard watches it, through the sweep's WebSocket stream: its last frame
+      // (`end`) carries the finished sweep. Polling GET /v1/sweeps/:id instead was the bench's own
+      // load on the API and PostgreSQL (every trial's row, five times a second).
+      const sweep = await new Promise<{ status: string; error: string | null; items: { experimentId: string }[] }>((resolveEnd, reject) => {
+        const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/v1/sweeps/${id}/stream`);
+        ws.on('message', (data) => {
+          const msg = JSON.parse(String(data)) as { type: string; sweep?: { status: string; error: string | null; items: { experimentId: string }[] } };
+          if (msg.type === 'end' && msg.sweep) resolveEnd(msg.sweep);
+        });
+        ws.on('error', reject);
+        ws.on('close', (code, reason) => reject(new Error(`sweep stream closed before its end: ${code} ${String(reason)}`)));
+      });
       const wall = (performance.now() - t0) / 1000;
+      const cpu = cpuBetween(cpuBefore, cpuSecondsByPid(isWorker), labelOf);
       if (sweep.status !== 'completed') throw new Error(`sweep ${sweep.status}: ${sweep.error}`);
       const times: TrialTimes[] = [];
       for (const t of sweep.items) {
@@ -86,7 +113,7 @@ async function main() {
         times.push({ startedAt: Date.parse(e.startedAt), finishedAt: Date.parse(e.finishedAt) });
       }
       times.sort((a, b) => a.startedAt - b.startedAt);
-      return { wall, submitted, times };
+      return { wall, submitted, times, cpu };
     };
 
     console.log(
@@ -100,11 +127,11 @@ async function main() {
     await waitWorkers(1);
     const one = await runSweep('1 worker');
     const gaps = one.times.slice(1).map((t, i) => t.startedAt - one.times[i]!.finishedAt);
-    console.log(`  1 worker process:  ${one.wall.toFixed(2)} s`);
+    console.log(`  1 worker process:  ${one.wall.toFixed(2)} s; ${cpuLine(one)}`);
     await worker();
     await waitWorkers(2);
     const two = await runSweep('2 workers');
-    console.log(`  2 worker processes: ${two.wall.toFixed(2)} s`);
+    console.log(`  2 worker processes: ${two.wall.toFixed(2)} s; ${cpuLine(two)}`);
     const busy = (r: typeof one) => r.times.reduce((sum, t) => sum + (t.finishedAt - t.startedAt), 0) / 1000;
     // The trial that ends last runs alone from the moment the other worker ran out of trials.
     const byEnd = [...two.times].sort((a, b) => a.finishedAt - b.finishedAt);

@@ -160,6 +160,8 @@ export interface QueueSettings {
   reconcileIntervalMs: number;
   /** How often a worker publishes its heartbeat (active jobs) for /metrics. */
   heartbeatMs: number;
+  /** Longest a worker holds a job's live events to publish them together. */
+  liveBatchMs: number;
 }
 
 const envSchema = z.object({
@@ -225,6 +227,7 @@ const envSchema = z.object({
   JOB_BACKOFF_MS: positiveInt(5_000),
   RECONCILE_INTERVAL_MS: positiveInt(30_000),
   WORKER_HEARTBEAT_MS: positiveInt(5_000),
+  WORKER_LIVE_BATCH_MS: positiveInt(100),
 });
 
 export class ConfigError extends Error {}
@@ -267,6 +270,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backoffMs: e.JOB_BACKOFF_MS,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       heartbeatMs: e.WORKER_HEARTBEAT_MS,
+      liveBatchMs: e.WORKER_LIVE_BATCH_MS,
     },
     corsOrigins: e.CORS_ORIGINS,
     apiKeys: e.API_KEYS,

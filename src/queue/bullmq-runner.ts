@@ -315,6 +315,9 @@ export class BullMqJobRunner implements JobRunner {
       case 'event':
         this.emit({ type: 'event', id: msg.id, event: msg.event });
         return;
+      case 'events':
+        for (const event of msg.events) this.emit({ type: 'event', id: msg.id, event });
+        return;
       case 'end': {
         const wake = this.endWaiters.get(msg.id);
         if (wake) wake();

@@ -52,7 +52,7 @@ export interface DistributedWorkerOptions {
   datasets?: DatasetBlobs;
   /** Engine thread module (tests substitute a scripted engine). */
   engineWorkerUrl?: URL;
-  /** Minimum time between two progress updates of one job sent to BullMQ. */
+  /** Minimum time between two progress updates of one job sent to BullMQ (default 100 ms). */
   progressIntervalMs?: number;
   /** Cancel grace before an engine thread is terminated, minimum time between checkpoints (config.protection). */
   cancelGraceMs?: number;
@@ -81,6 +81,12 @@ export class DistributedWorker {
   private sub!: Redis;
   private readonly keys: ReturnType<typeof spikelabKeys>;
   private readonly active = new Map<string, ActiveJob>();
+  /**
+   * Live events of each job not yet published. A small network emits dozens of metrics windows
+   * (and, when watched, rasters) a second; one Redis message each cost the worker and the API
+   * more CPU than relaying them in one message a few times a second.
+   */
+  private readonly liveBatches = new Map<string, { events: ExperimentEvent[]; timer: NodeJS.Timeout }>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | null = null;
 
@@ -290,8 +296,29 @@ export class DistributedWorker {
         // Stored by the recorder; nobody watches checkpoints live.
         return;
       default:
-        void this.publish({ kind: 'event', id: e.id, event });
+        this.publishSoon(e.id, event);
     }
+  }
+
+  private publishSoon(id: string, event: ExperimentEvent): void {
+    const batch = this.liveBatches.get(id);
+    if (batch) {
+      batch.events.push(event);
+      return;
+    }
+    const timer = setTimeout(() => this.publishBatch(id), this.opts.queue.liveBatchMs);
+    timer.unref();
+    this.liveBatches.set(id, { events: [event], timer });
+  }
+
+  /** Publishes the job's waiting live events now (before its `end`, which must come last). */
+  private publishBatch(id: string): void {
+    const batch = this.liveBatches.get(id);
+    if (!batch) return;
+    clearTimeout(batch.timer);
+    this.liveBatches.delete(id);
+    const [only, ...more] = batch.events;
+    void this.publish(more.length === 0 ? { kind: 'event', id, event: only! } : { kind: 'events', id, events: batch.events });
   }
 
   private flushProgress(a: ActiveJob): void {
@@ -303,6 +330,8 @@ export class DistributedWorker {
   }
 
   private async publish(msg: LiveMessage): Promise<void> {
+    // A job's frames keep their order: its waiting events go first (one connection keeps commands in order).
+    if (msg.kind === 'started' || msg.kind === 'end') this.publishBatch(msg.id);
     try {
       await this.pub.publish(this.keys.live, encodeLiveMessage(msg));
     } catch (err) {
@@ -362,6 +391,7 @@ export class DistributedWorker {
         await this.worker.close(true).catch(() => {});
       }
       await this.pool.close();
+      for (const id of [...this.liveBatches.keys()]) this.publishBatch(id);
       await this.recorder.flush();
       await this.pub.hdel(this.keys.workers, this.id).catch(() => {});
       this.pub.disconnect();

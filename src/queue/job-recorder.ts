@@ -45,6 +45,8 @@ export interface JobRecording {
   record(e: JobRunnerEvent, tools: RecordingTools): void;
   /** Drops whatever it keeps of a job that is being deleted. */
   forget(id: string): void;
+  /** Queues the writes it holds back of one job (every job: `null`), before the job settles. */
+  release(id: string | null, tools: RecordingTools): void;
 }
 
 export interface RecorderSettings {
@@ -143,6 +145,7 @@ export class JobRecorder {
 
   /** Waits until every write of one job queued so far is applied, its waiting checkpoint included. */
   async settled(id: string): Promise<void> {
+    this.recording.release(id, this.tools);
     this.checkpoints.writeNow(id);
     await this.writes.settled(id);
     this.checkpoints.releaseIfIdle(id);
@@ -150,6 +153,7 @@ export class JobRecorder {
 
   /** Waits until every write queued so far is applied, waiting checkpoints included (graceful shutdown). */
   async flush(): Promise<void> {
+    this.recording.release(null, this.tools);
     for (const id of this.checkpoints.jobs()) this.checkpoints.writeNow(id);
     await this.writes.allSettled();
   }

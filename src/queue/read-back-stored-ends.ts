@@ -45,4 +45,6 @@ export class ReadBackStoredEnds implements JobRecording {
 
   /** It keeps nothing of its own. */
   forget(): void {}
+
+  release(): void {}
 }

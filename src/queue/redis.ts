@@ -133,6 +133,8 @@ export type LiveMessage =
   /** The job (re)started on a worker; its `running` status is already stored. */
   | { kind: 'started'; id: string; resumedFrom: number | null }
   | { kind: 'event'; id: string; event: ExperimentEvent }
+  /** Several events of one job, in emission order (a worker sends a job's events together, a few times a second). */
+  | { kind: 'events'; id: string; events: ExperimentEvent[] }
   /** The attempt is over and its final state is stored: nothing more comes for it. */
   | { kind: 'end'; id: string };
 

@@ -3,8 +3,13 @@
  * worker's own pool): nothing has stored their events yet, so every one is written — status
  * changes, throttled progress, labelling-window metrics, the latest checkpoint (throttled), and
  * the final result with its trained arrays.
+ *
+ * Labelling windows are written in batches, at most `progressIntervalMs` after they arrive and
+ * always before the job's next other write (a checkpoint must not be stored before the windows it
+ * has seen, or a resume from it would lack them): a small network emits dozens of windows a
+ * second, and one statement per window was most of the store's work in a sweep.
  */
-import type { ExperimentEvent } from '../experiment/events.js';
+import type { ExperimentEvent, WindowMetricsEvent } from '../experiment/events.js';
 import type { ExperimentRecord } from '../store/store.js';
 import type { JobRecording, RecordingTools } from './job-recorder.js';
 import type { JobRunnerEvent } from './job-runner.js';
@@ -18,9 +23,13 @@ export class StoreEveryEvent implements JobRecording {
   private readonly progressSavedAt = new Map<string, number>();
   /** The trained arrays of each running job, as the engine last reported them. */
   private readonly trained = new Map<string, Trained>();
+  /** Labelling windows not yet queued for writing, and the timer that will queue them. */
+  private readonly windows = new Map<string, { pending: WindowMetricsEvent[]; timer: NodeJS.Timeout }>();
 
   record(e: JobRunnerEvent, tools: RecordingTools): void {
     const { store } = tools;
+    // Whatever this event writes comes after the windows seen before it.
+    if (e.type !== 'event' || e.event.type === 'checkpoint') this.queueWindows(e.id, tools);
     switch (e.type) {
       case 'started':
         tools.write(e.id, async () => {
@@ -68,8 +77,23 @@ export class StoreEveryEvent implements JobRecording {
   }
 
   forget(id: string): void {
+    clearTimeout(this.windows.get(id)?.timer);
+    this.windows.delete(id);
     this.progressSavedAt.delete(id);
     this.trained.delete(id);
+  }
+
+  release(id: string | null, tools: RecordingTools): void {
+    for (const job of id === null ? [...this.windows.keys()] : [id]) this.queueWindows(job, tools);
+  }
+
+  /** Queues the job's waiting windows as one write, after its earlier writes. */
+  private queueWindows(id: string, tools: RecordingTools): void {
+    const w = this.windows.get(id);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.windows.delete(id);
+    tools.write(id, () => tools.store.appendMetrics(id, w.pending));
   }
 
   private onEngineEvent(id: string, event: ExperimentEvent, tools: RecordingTools): void {
@@ -79,13 +103,22 @@ export class StoreEveryEvent implements JobRecording {
         const now = Date.now();
         if (now - (this.progressSavedAt.get(id) ?? 0) >= tools.progressIntervalMs) {
           this.progressSavedAt.set(id, now);
+          this.queueWindows(id, tools);
           tools.write(id, () => tools.store.saveProgress(id, snapshot));
         }
         return;
       }
-      case 'metrics':
-        tools.write(id, () => tools.store.appendMetrics(id, event));
+      case 'metrics': {
+        const w = this.windows.get(id);
+        if (w) {
+          w.pending.push(event);
+          return;
+        }
+        const timer = setTimeout(() => this.queueWindows(id, tools), tools.progressIntervalMs);
+        timer.unref();
+        this.windows.set(id, { pending: [event], timer });
         return;
+      }
       case 'checkpoint':
         tools.checkpoints.offer(id, event.samplesDone, event.state);
         return;

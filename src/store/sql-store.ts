@@ -5,7 +5,7 @@
 import type { ExperimentDefinition } from '../experiment/schema.js';
 import type { ExperimentResult, WindowMetricsEvent } from '../experiment/events.js';
 import type { ArtifactFiles } from './artifact-files.js';
-import type { SqlClient, SqlQueryable } from './sql-client.js';
+import type { SqlClient, SqlParam, SqlQueryable } from './sql-client.js';
 import {
   experimentStatuses,
   type ExperimentRecord,
@@ -285,12 +285,22 @@ export class SqlExperimentStore implements ExperimentStore {
     ]);
   }
 
-  async appendMetrics(id: string, metrics: WindowMetricsEvent): Promise<void> {
-    await this.db.query(
-      `INSERT INTO ${this.t.metrics} (experiment_id, samples_seen, data) VALUES ($1, $2, $3::jsonb)
-       ON CONFLICT (experiment_id, samples_seen) DO UPDATE SET data = excluded.data`,
-      [id, metrics.samplesSeen, JSON.stringify(metrics)],
-    );
+  async appendMetrics(id: string, windows: WindowMetricsEvent[]): Promise<void> {
+    // One row per window; a resumed run re-emits windows, and one statement may not update a row twice.
+    const latest = [...new Map(windows.map((w) => [w.samplesSeen, w])).values()];
+    // PostgreSQL takes at most 65,535 parameters in one statement.
+    for (let from = 0; from < latest.length; from += 1000) {
+      const params: SqlParam[] = [id];
+      const rows = latest.slice(from, from + 1000).map((w) => {
+        params.push(w.samplesSeen, JSON.stringify(w));
+        return `($1, $${params.length - 1}, $${params.length}::jsonb)`;
+      });
+      await this.db.query(
+        `INSERT INTO ${this.t.metrics} (experiment_id, samples_seen, data) VALUES ${rows.join(', ')}
+         ON CONFLICT (experiment_id, samples_seen) DO UPDATE SET data = excluded.data`,
+        params,
+      );
+    }
   }
 
   async listMetrics(id: string): Promise<WindowMetricsEvent[]> {

@@ -103,7 +103,8 @@ export interface ExperimentStore {
   transition(id: string, from: ExperimentStatus[], to: ExperimentStatus, patch?: StatusPatch): Promise<ExperimentRecord | null>;
   saveProgress(id: string, progress: ProgressSnapshot): Promise<void>;
   /** Idempotent per (experiment, samplesSeen): a resumed run re-emits windows after its checkpoint. */
-  appendMetrics(id: string, metrics: WindowMetricsEvent): Promise<void>;
+  /** Stores labelling windows in one write; a window already stored (same samplesSeen) is replaced. */
+  appendMetrics(id: string, windows: WindowMetricsEvent[]): Promise<void>;
   listMetrics(id: string): Promise<WindowMetricsEvent[]>;
 
   /** Keeps only the latest checkpoint of an experiment. */

@@ -31,6 +31,8 @@ describe('live message codec', () => {
         },
       },
     ];
+    // Several events of one job in one message keep their order and their arrays.
+    msgs.push({ kind: 'events', id: 'e', events: msgs.slice(2, 6).map((m) => (m as Extract<LiveMessage, { kind: 'event' }>).event) });
     for (const msg of msgs) {
       const decoded = decodeLiveMessage(encodeLiveMessage(msg));
       expect(decoded).toEqual(msg);

@@ -140,12 +140,23 @@ for (const backend of backends) {
     it('stores progress and metrics, idempotent per window (a resumed run re-emits windows)', async () => {
       await store.saveProgress('b2', { phase: 'train', epoch: 0, done: 20, total: 40, samplesPerSec: 10, etaSec: 2 });
       expect((await store.get('b2'))!.progress).toMatchObject({ done: 20, total: 40 });
-      await store.appendMetrics('b2', metrics(20, null));
-      await store.appendMetrics('b2', metrics(40, 0.5));
-      await store.appendMetrics('b2', metrics(20, null));
+      await store.appendMetrics('b2', [metrics(20, null)]);
+      await store.appendMetrics('b2', [metrics(40, 0.5), metrics(60, 0.25)]);
+      await store.appendMetrics('b2', [metrics(20, null), metrics(60, 0.75), metrics(60, 0.5)]);
+      await store.appendMetrics('b2', []);
       const history = await store.listMetrics('b2');
-      expect(history.map((m) => m.samplesSeen)).toEqual([20, 40]);
+      expect(history.map((m) => m.samplesSeen)).toEqual([20, 40, 60]);
       expect(history[1]).toEqual(metrics(40, 0.5));
+      // The last of a window wins, also within one batch.
+      expect(history[2]).toEqual(metrics(60, 0.5));
+    });
+
+    it('stores a batch of windows larger than one statement takes', async () => {
+      const windows = Array.from({ length: 2500 }, (_, i) => metrics(i + 1, i / 2500));
+      await store.appendMetrics('b3', windows);
+      const history = await store.listMetrics('b3');
+      expect(history).toHaveLength(2500);
+      expect(history[2499]).toEqual(windows[2499]);
     });
 
     it('keeps only the latest checkpoint, bytes intact', async () => {
