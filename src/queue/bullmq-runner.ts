@@ -5,11 +5,14 @@
  * shared PostgreSQL store. This adapter only relays what happens, to this API instance's stream
  * hub and recorder:
  *
- * - status through BullMQ's QueueEvents (a Redis stream, so a short disconnect loses nothing):
- *   `progress` (job.updateProgress), `completed`, `failed`, `removed`;
- * - bulk live events (spikes, weights, voltage, metrics, the final weights) through Redis
- *   pub/sub, encoded binary (src/queue/redis.ts) — one channel every API instance subscribes
- *   to, so a client of instance B watches a job submitted to instance A;
+ * - ends through BullMQ's QueueEvents (a Redis stream, so a short disconnect loses nothing):
+ *   `completed`, `failed`, `removed`;
+ * - live events (progress, metrics, spikes, weights, voltage) through Redis pub/sub, encoded
+ *   binary (src/queue/redis.ts), several events of a job per message — one channel every API
+ *   instance subscribes to, so a client of instance B watches a job submitted to instance A.
+ *   Progress used to go through BullMQ (job.updateProgress: a Lua script and a stream entry that
+ *   every API instance reads, ten times a second per job); it is only ever the latest one that
+ *   matters, so it rides with the job's other live events;
  * - cancel from any instance: a waiting job is removed; a running one gets a cancel message on a
  *   channel every worker listens to, and the worker holding it calls `worker.cancelJob`.
  *
@@ -111,11 +114,6 @@ export class BullMqJobRunner implements JobRunner {
     });
 
     this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onLive(message));
-    this.events.on('progress', ({ jobId, data }) => {
-      if (data && typeof data === 'object' && (data as { type?: string }).type === 'progress') {
-        this.emit({ type: 'event', id: jobId, event: data as never });
-      }
-    });
     this.events.on('completed', ({ jobId, returnvalue }) => void this.onEnded(jobId, returnvalue as unknown as ExperimentJobResult, null));
     this.events.on('failed', ({ jobId, failedReason }) => void this.onEnded(jobId, null, failedReason));
     // A cancel removes a waiting job (finished ones are dropped by removeOnComplete, without an

@@ -52,14 +52,23 @@ export interface DistributedWorkerOptions {
   datasets?: DatasetBlobs;
   /** Engine thread module (tests substitute a scripted engine). */
   engineWorkerUrl?: URL;
-  /** Minimum time between two progress updates of one job sent to BullMQ (default 100 ms). */
-  progressIntervalMs?: number;
   /** Cancel grace before an engine thread is terminated, minimum time between checkpoints (config.protection). */
   cancelGraceMs?: number;
   checkpointMinIntervalMs?: number;
 }
 
 type End = Extract<JobRunnerEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
+
+/** A batch of live events is published early once it holds this many events or array bytes. */
+const MAX_BATCH_EVENTS = 256;
+const MAX_BATCH_BYTES = 1 << 20;
+
+/** Bytes of the typed arrays an event carries (rasters, snapshots, traces). */
+function arrayBytes(event: ExperimentEvent): number {
+  let bytes = 0;
+  for (const value of Object.values(event)) if (ArrayBuffer.isView(value)) bytes += value.byteLength;
+  return bytes;
+}
 
 interface ActiveJob {
   id: string;
@@ -68,8 +77,6 @@ interface ActiveJob {
   abandon: null | 'shutdown' | 'lock lost';
   end: Promise<End>;
   resolveEnd: (e: End) => void;
-  progressSentAt: number;
-  pendingProgress: ExperimentEvent | null;
 }
 
 export class DistributedWorker {
@@ -86,7 +93,7 @@ export class DistributedWorker {
    * (and, when watched, rasters) a second; one Redis message each cost the worker and the API
    * more CPU than relaying them in one message a few times a second.
    */
-  private readonly liveBatches = new Map<string, { events: ExperimentEvent[]; timer: NodeJS.Timeout }>();
+  private readonly liveBatches = new Map<string, { events: ExperimentEvent[]; bytes: number; timer: NodeJS.Timeout }>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private closing: Promise<void> | null = null;
 
@@ -195,7 +202,7 @@ export class DistributedWorker {
 
     let resolveEnd!: (e: End) => void;
     const end = new Promise<End>((resolve) => (resolveEnd = resolve));
-    const a: ActiveJob = { id, job, abandon: null, end, resolveEnd, progressSentAt: 0, pendingProgress: null };
+    const a: ActiveJob = { id, job, abandon: null, end, resolveEnd };
     this.active.set(id, a);
     const onAbort = () => void this.pool.cancel(id);
     signal?.addEventListener('abort', onAbort);
@@ -218,7 +225,6 @@ export class DistributedWorker {
         if (a.abandon === 'shutdown') return await this.giveBack(job, token);
         throw new Error('the lock of the job was lost; another worker runs it');
       }
-      this.flushProgress(a);
       await this.recorder.settled(id);
       if (outcome.type === 'cancelled') {
         await store.transition(id, ['queued', 'running'], 'cancelled', { finished: true });
@@ -285,13 +291,10 @@ export class DistributedWorker {
     this.recorder.handle(e);
     const event = e.event;
     switch (event.type) {
-      case 'progress': {
-        // Progress goes through BullMQ (QueueEvents), throttled; the last one of a phase always.
-        a.pendingProgress = event;
-        const now = Date.now();
-        if (now - a.progressSentAt >= (this.opts.progressIntervalMs ?? 100) || event.done === event.total) this.flushProgress(a);
+      case 'progress':
+        // Only the latest progress of a batch is worth sending (a phase's last one is always sent).
+        this.publishSoon(e.id, event, true);
         return;
-      }
       case 'checkpoint':
         // Stored by the recorder; nobody watches checkpoints live.
         return;
@@ -300,15 +303,22 @@ export class DistributedWorker {
     }
   }
 
-  private publishSoon(id: string, event: ExperimentEvent): void {
+  private publishSoon(id: string, event: ExperimentEvent, replacesProgress = false): void {
     const batch = this.liveBatches.get(id);
     if (batch) {
+      if (replacesProgress) {
+        const k = batch.events.findLastIndex((x) => x.type === 'progress' && x.done !== x.total);
+        if (k >= 0) batch.events.splice(k, 1);
+      }
       batch.events.push(event);
+      batch.bytes += arrayBytes(event);
+      // A message stays small however fast a definition emits (rasters every sample, snapshots).
+      if (batch.events.length >= MAX_BATCH_EVENTS || batch.bytes >= MAX_BATCH_BYTES) this.publishBatch(id);
       return;
     }
     const timer = setTimeout(() => this.publishBatch(id), this.opts.queue.liveBatchMs);
     timer.unref();
-    this.liveBatches.set(id, { events: [event], timer });
+    this.liveBatches.set(id, { events: [event], bytes: arrayBytes(event), timer });
   }
 
   /** Publishes the job's waiting live events now (before its `end`, which must come last). */
@@ -319,14 +329,6 @@ export class DistributedWorker {
     this.liveBatches.delete(id);
     const [only, ...more] = batch.events;
     void this.publish(more.length === 0 ? { kind: 'event', id, event: only! } : { kind: 'events', id, events: batch.events });
-  }
-
-  private flushProgress(a: ActiveJob): void {
-    const event = a.pendingProgress;
-    if (!event) return;
-    a.pendingProgress = null;
-    a.progressSentAt = Date.now();
-    void a.job.updateProgress(event as never).catch(() => {});
   }
 
   private async publish(msg: LiveMessage): Promise<void> {

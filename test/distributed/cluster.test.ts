@@ -40,8 +40,8 @@ const isolated = isolation('cluster');
 const { prefix, schema } = isolated;
 
 let dataDir: string;
-// Workers hold live events for up to 3 s: the stream must still get a job's last events before its end.
-const env = () => clusterEnv(isolated, dataDir, { WORKER_LIVE_BATCH_MS: '3000' });
+// Workers hold live events for up to 1 s: the stream must still get a job's last events before its end.
+const env = () => clusterEnv(isolated, dataDir, { WORKER_LIVE_BATCH_MS: '1000' });
 
 const experiment = (seed: number, train: number) => ({
   preset: 'diehl-cook-2015',
@@ -147,7 +147,8 @@ describe.skipIf(!available)('distributed mode: 2 API processes, 2 worker process
     expect(msgs.some((m) => m.type === 'status' && m.status === 'running' && m.resumedFrom >= killedAt)).toBe(true);
     expect(msgs.at(-1)).toMatchObject({ type: 'end', status: 'completed', result: { weightsSha256: resumed.result.weightsSha256 } });
     const progress = msgs.filter((m) => m.type === 'progress');
-    expect(progress.length).toBeGreaterThan(5);
+    // About one a second (the latest of each batch), and every phase's last.
+    expect(progress.length).toBeGreaterThanOrEqual(3);
     for (let k = 1; k < progress.length; k++) expect(progress[k].seq).toBeGreaterThan(progress[k - 1].seq);
     expect(stream.frames.some((f) => f.kind === 'binary' && f.header.kind === FrameKind.weights)).toBe(true);
     // Live events travel in batches; the last window still arrives, before the end.
