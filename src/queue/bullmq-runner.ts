@@ -10,9 +10,8 @@
  * - live events (progress, metrics, spikes, weights, voltage) through Redis pub/sub, encoded
  *   binary (src/queue/redis.ts), several events of a job per message — one channel every API
  *   instance subscribes to, so a client of instance B watches a job submitted to instance A.
- *   Progress used to go through BullMQ (job.updateProgress: a Lua script and a stream entry that
- *   every API instance reads, ten times a second per job); it is only ever the latest one that
- *   matters, so it rides with the job's other live events;
+ *   Progress rides with them rather than through job.updateProgress (a Lua script and a stream
+ *   entry that every API instance reads, ten times a second per job): only the latest matters;
  * - cancel from any instance: a waiting job is removed; a running one gets a cancel message on a
  *   channel every worker listens to, and the worker holding it calls `worker.cancelJob`.
  *
