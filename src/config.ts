@@ -227,7 +227,8 @@ const envSchema = z.object({
   JOB_BACKOFF_MS: positiveInt(5_000),
   RECONCILE_INTERVAL_MS: positiveInt(30_000),
   WORKER_HEARTBEAT_MS: positiveInt(5_000),
-  WORKER_LIVE_BATCH_MS: positiveInt(100),
+  // Longer would hold a job's live frames back from its watchers for no gain.
+  WORKER_LIVE_BATCH_MS: z.coerce.number().int().positive().max(5_000).default(100),
 });
 
 export class ConfigError extends Error {}

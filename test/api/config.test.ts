@@ -26,6 +26,13 @@ describe('config from the environment', () => {
     expect(() => loadConfig({ SWEEP_TICK_MS: '0' })).toThrow(/SWEEP_TICK_MS/);
   });
 
+  it('bounds how long a worker holds live events', () => {
+    expect(loadConfig({}).queue.liveBatchMs).toBe(100);
+    expect(loadConfig({ WORKER_LIVE_BATCH_MS: '5000' }).queue.liveBatchMs).toBe(5000);
+    expect(() => loadConfig({ WORKER_LIVE_BATCH_MS: '5001' })).toThrow(/WORKER_LIVE_BATCH_MS/);
+    expect(() => loadConfig({ WORKER_LIVE_BATCH_MS: '0' })).toThrow(/WORKER_LIVE_BATCH_MS/);
+  });
+
   it('names the variable that is wrong', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow(ConfigError);
     expect(() => loadConfig({ WORKERS: '0' })).toThrow(/WORKERS/);
