@@ -69,7 +69,8 @@ async function main() {
       );
       return `CPU ${total.toFixed(1)} s of ${(2 * r.wall).toFixed(1)} available (${parts.join(', ')})`;
     };
-    const runSweep = async (label: string) => {
+    const grid = [48, 56, 64, 80, 96, 112, 128, 160];
+    const runSweep = async (label: string, size = { train, values: grid, seeds: 2 }) => {
       const cpuBefore = cpuSecondsByPid(isWorker);
       const submitted = Date.now();
       const t0 = performance.now();
@@ -81,14 +82,14 @@ async function main() {
           base: {
             preset: 'diehl-cook-2015',
             neurons,
-            train,
+            train: size.train,
             validation: 1000,
             test: 500,
             checkpointEvery: 2000,
             ...(args.streams ? {} : { stream: { spikesEvery: 0, weightsEvery: 0 } }),
           },
-          parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: [48, 56, 64, 80, 96, 112, 128, 160] }],
-          seeds: 2,
+          parameters: [{ type: 'grid', path: '/encoder/maxRateHz', values: size.values }],
+          seeds: size.seeds,
         }),
       });
       const answered = Date.now();
@@ -127,6 +128,9 @@ async function main() {
     console.log(`  machine: 2 CPU-bound threads do ×${capacity.toFixed(2)} the work of 1 (the best speed-up possible here)`);
     await worker();
     await waitWorkers(1);
+    // One tiny sweep first, so the timed ones do not pay for compiling the API's and the worker's
+    // code paths (the first sweep of a process took ~70 ms longer to submit its first trial).
+    await runSweep('warm-up', { train: 200, values: [64], seeds: 1 });
     const one = await runSweep('1 worker');
     const gaps = one.times.slice(1).map((t, i) => t.startedAt - one.times[i]!.finishedAt);
     console.log(`  1 worker process:  ${one.wall.toFixed(2)} s; ${cpuLine(one)}`);
