@@ -327,8 +327,8 @@ export class DistributedWorker {
     if (!batch) return;
     clearTimeout(batch.timer);
     this.liveBatches.delete(id);
-    const [only, ...more] = batch.events;
-    void this.publish(more.length === 0 ? { kind: 'event', id, event: only! } : { kind: 'events', id, events: batch.events });
+    const { events } = batch;
+    void this.publish(events.length === 1 ? { kind: 'event', id, event: events[0]! } : { kind: 'events', id, events });
   }
 
   private async publish(msg: LiveMessage): Promise<void> {
