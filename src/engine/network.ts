@@ -137,6 +137,8 @@ export class Network {
   private readonly memory: WebAssembly.Memory;
   private readonly weightsView: Float32Array;
   private readonly thetaView: Float32Array;
+  /** The kernel's image buffer (a sample's intensities are copied in here). */
+  private readonly imageView: Uint8Array;
   private readonly delaysView: Uint8Array | null;
   private readonly tablesByRate = new Map<number, IntervalTables>();
   private loadedRate = Number.NaN;
@@ -183,6 +185,7 @@ export class Network {
     this.weightsView = this.f32('weights', spec.inputs * this.paddedNeurons);
     this.thetaView = this.f32('theta', this.paddedNeurons);
     this.counts = new Int32Array(this.memory.buffer, this.global('counts'), n);
+    this.imageView = new Uint8Array(this.memory.buffer, this.global('image'), spec.inputs);
     this.delaysView = delay ? new Uint8Array(this.memory.buffer, this.global('delays'), spec.inputs * this.paddedNeurons) : null;
     this.f32('preTraceTable', table.length).set(table);
 
@@ -312,7 +315,7 @@ export class Network {
   private encode(image: Uint8Array, extraRateHz: number): number {
     const k = this.k;
     const { type, maxRateHz } = this.spec.encoder;
-    new Uint8Array(this.memory.buffer, this.global('image'), this.inputs).set(image.subarray(0, this.inputs));
+    this.imageView.set(image.length === this.inputs ? image : image.subarray(0, this.inputs));
     if (type === 'latency') {
       this.inputSpikes = k.encodeLatency(this.inputs, this.steps);
     } else {

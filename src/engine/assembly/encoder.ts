@@ -4,11 +4,12 @@
  * pixels (the only inputs that can spike), which `encode` returns through `activeCount`.
  *
  * Interval encoders (`bindsnet-poisson` renewal process, `poisson` process) invert the
- * per-intensity interval CDF the host tabulated (encoders.ts): one 32-bit uniform per interval,
- * a guide table for the start of the search; the cumulative times c ∈ [1, T] are spikes at c − 1.
+ * per-intensity interval CDF the host tabulated (interval-tables.ts): one 32-bit uniform per
+ * interval, a guide table for the start of the search; the cumulative times c ∈ [1, T] are
+ * spikes at c − 1.
  * Latency: one spike per non-zero pixel at step round((1 − pixel/255)·(T − 1)).
  */
-import { nextU32 } from './prng';
+import { drawOf, next0, next1, next2, next3, rngWord, setRng } from './prng';
 import { active, cdf, GUIDE, guide, image, trainCount, trainIndex } from './layout';
 
 export let activeCount: i32 = 0;
@@ -35,6 +36,8 @@ export function encodeIntervals(n: i32, nSteps: i32): i32 {
   memory.fill(trainCount, 0, <usize>nSteps << 2);
   const width8 = <usize>(nSteps + 2) << 3;
   let total = 0;
+  // The stream's state in locals for the loop (one draw per interval), stored back after it.
+  let a = rngWord(0), b = rngWord(1), c0 = rngWord(2), d = rngWord(3);
   for (let q = 0; q < m; q++) {
     const i = <i32>load<u16>(active + (<usize>q << 1));
     const pixel = <usize>load<u8>(image + <usize>i);
@@ -42,7 +45,12 @@ export function encodeIntervals(n: i32, nSteps: i32): i32 {
     const g = guide + ((pixel * <usize>GUIDE) << 1);
     let c = 0;
     while (true) {
-      const u = nextU32();
+      const u = drawOf(b);
+      const a1 = next0(a, b, d), b1 = next1(a, b, c0), c1 = next2(a, b, c0);
+      d = next3(b, d);
+      a = a1;
+      b = b1;
+      c0 = c1;
       let k = <i32>load<u16>(g + (<usize>(u >>> 24) << 1));
       const uf = <f64>u;
       while (uf >= load<f64>(row + (<usize>k << 3))) k++;
@@ -56,6 +64,7 @@ export function encodeIntervals(n: i32, nSteps: i32): i32 {
       total++;
     }
   }
+  setRng(a, b, c0, d);
   return total;
 }
 

@@ -143,7 +143,7 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
     store<i32>(excSpiking, load<i32>(crossed + (<usize>below(<u32>nCrossed) << 2)));
     nExc = 1;
   } else {
-    memory.copy(excSpiking, crossed, <usize>nCrossed << 2);
+    copyI32(excSpiking, crossed, nCrossed);
   }
 
   // 3. Traces and this step's input spikes.
@@ -187,11 +187,17 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
 
   if (record) recordStep(t, nExc, nInh, nVoltage);
   for (let a = 0; a < nExc; a++) store<u8>(spikingNow + <usize>load<i32>(excSpiking + (<usize>a << 2)), 0);
-  memory.copy(prevExc, excSpiking, <usize>nExc << 2);
+  copyI32(prevExc, excSpiking, nExc);
   nExcPrev = nExc;
   nInhPrev = nInh;
   now++;
   return inputOn ? nExc : 0;
+}
+
+/** A short list copy: memory.copy is a call out of the module in V8, dear at one or two entries a step. */
+// @ts-ignore: decorator
+@inline function copyI32(dst: usize, src: usize, n: i32): void {
+  for (let a = 0; a < n; a++) store<i32>(dst + (<usize>a << 2), load<i32>(src + (<usize>a << 2)));
 }
 
 function gatherRowsInto(): void {

@@ -73,6 +73,13 @@ const ZERO = f32x4.splat(0);
  * per-neuron correction; `inhib` false promises both are zero (x + 0 is x: skipped, same bits).
  */
 export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bool): i32 {
+  // One copy per flag pair: the flags are then constants in the per-neuron code.
+  if (learning) return inhib ? fused(nrows, uniform, true, true) : fused(nrows, uniform, true, false);
+  return inhib ? fused(nrows, uniform, false, true) : fused(nrows, uniform, false, false);
+}
+
+// @ts-ignore: decorator
+@inline function fused(nrows: i32, uniform: f32, learning: bool, inhib: bool): i32 {
   const u = f32x4.splat(uniform);
   const decay = f32x4.splat(exc.decay);
   const rest = f32x4.splat(exc.rest);

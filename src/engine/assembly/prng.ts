@@ -9,18 +9,32 @@ let r1: u32 = 0;
 let r2: u32 = 0;
 let r3: u32 = 0;
 
+/**
+ * The generator as pure functions of the state words (a, b, c, d): the draw, and each word of the
+ * next state. `nextU32` applies them to the stream's globals. A hot loop (the encoder) may hold the
+ * state in locals, read with `rngWord` before it and stored with `setRng` after it: V8 keeps wasm
+ * globals in memory, so a draw through the globals costs four loads and four stores.
+ */
+// @ts-ignore: decorator
+@inline export function drawOf(b: u32): u32 { return rotl<u32>(b * 5, 7) * 9; }
+// @ts-ignore: decorator
+@inline export function next0(a: u32, b: u32, d: u32): u32 { return a ^ d ^ b; }
+// @ts-ignore: decorator
+@inline export function next1(a: u32, b: u32, c: u32): u32 { return b ^ c ^ a; }
+// @ts-ignore: decorator
+@inline export function next2(a: u32, b: u32, c: u32): u32 { return c ^ a ^ (b << 9); }
+// @ts-ignore: decorator
+@inline export function next3(b: u32, d: u32): u32 { return rotl<u32>(d ^ b, 11); }
+
 /** Next uniform 32-bit integer. */
 // @ts-ignore: decorator
 @inline export function nextU32(): u32 {
-  const result = rotl<u32>(r1 * 5, 7) * 9;
-  const t = r1 << 9;
-  r2 ^= r0;
-  r3 ^= r1;
-  r1 ^= r2;
-  r0 ^= r3;
-  r2 ^= t;
-  r3 = rotl<u32>(r3, 11);
-  return result;
+  const a = r0, b = r1, c = r2, d = r3;
+  r0 = next0(a, b, d);
+  r1 = next1(a, b, c);
+  r2 = next2(a, b, c);
+  r3 = next3(b, d);
+  return drawOf(b);
 }
 
 /** Unbiased integer in [0, n) (Lemire's multiply-shift with rejection). */
