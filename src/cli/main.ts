@@ -13,6 +13,7 @@ import { ZodError } from 'zod';
 import type { ExperimentEvent, ExperimentResult, ProgressEvent, WindowMetricsEvent } from '../experiment/events.js';
 import { listPresets, resolveDefinition } from '../experiment/presets.js';
 import { runExperiment } from '../experiment/run.js';
+import { MAX_ENGINE_THREADS } from '../engine/network.js';
 import { DefinitionError } from '../experiment/topology.js';
 import { encodeNpyFloat32 } from '../io/npy.js';
 import { receptiveFieldsPng } from '../io/receptive-fields.js';
@@ -27,7 +28,8 @@ options: --neurons N --train K --test M --validation K --epochs E --seed S --tim
          --theta-plus MV --update-interval U --rest MS (gap between samples)
          --assignment training-windows|frozen-pass --label-samples K --represent-below SPIKES
          --checkpoint FILE [--checkpoint-every K] [--stop-after N] --resume FILE
-         --save-weights FILE.npy --weights-png FILE.png --json --quiet`;
+         --save-weights FILE.npy --weights-png FILE.png --json --quiet
+         --threads N (threads the network is stepped on; same results for any N)`;
 
 const numberOptions = {
   neurons: 'neurons',
@@ -154,6 +156,7 @@ async function train(args: string[]): Promise<void> {
         checkpoint: { type: 'string' },
         resume: { type: 'string' },
         'stop-after': { type: 'string' },
+        threads: { type: 'string' },
         json: { type: 'boolean' },
         quiet: { type: 'boolean' },
       },
@@ -175,10 +178,13 @@ async function train(args: string[]): Promise<void> {
       throw new UsageError(`cannot read checkpoint file ${String(values.resume)}`);
     }
   }
+  const threads = values.threads === undefined ? 1 : parseNumber('threads', String(values.threads));
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_ENGINE_THREADS) throw new UsageError(`--threads: an integer from 1 to ${MAX_ENGINE_THREADS}`);
   const bar = new ProgressBar(Boolean(values.quiet));
   let weights: Float32Array | null = null;
   const result = await runExperiment(definition, {
     resumeFrom,
+    threads,
     shouldStop: (trained) => trained >= stopAfter,
     emit: (e) => {
       if (e.type === 'done') weights = e.weights;

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { initDelays, initWeights } from './connections.js';
 import { buildIntervalTables, GUIDE, type IntervalTables } from './interval-tables.js';
 import { Prng, type RngKernel } from './prng.js';
@@ -77,26 +78,89 @@ interface KernelExports {
   saveCarriedState(dst: number): void;
   loadCarriedState(src: number): void;
   scratch(bytes: number): number;
+  setThreads(n: number): number;
+  awaitHelpers(): void;
+  stopHelpers(): void;
+  failedFlag(): number;
   [global: string]: unknown;
 }
 
-let compiled: WebAssembly.Module | null = null;
+const compiled = new Map<string, WebAssembly.Module>();
 
-/** The compiled kernel (built by `npm run build`), compiled once per thread. */
-export function loadKernelModule(): WebAssembly.Module {
-  if (compiled) return compiled;
+function loadKernelFile(file: string): WebAssembly.Module {
+  const cached = compiled.get(file);
+  if (cached) return cached;
   // From src/engine (tests, tsx) or dist/src/engine (the built server).
-  const candidates = ['../../dist/kernel/engine.wasm', '../../kernel/engine.wasm'];
-  for (const rel of candidates) {
+  for (const dir of ['../../dist/kernel/', '../../kernel/']) {
     try {
-      compiled = new WebAssembly.Module(readFileSync(fileURLToPath(new URL(rel, import.meta.url))));
-      return compiled;
+      const module = new WebAssembly.Module(readFileSync(fileURLToPath(new URL(dir + file, import.meta.url))));
+      compiled.set(file, module);
+      return module;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
-  throw new Error('engine kernel not built: run `npm run build` (dist/kernel/engine.wasm is missing)');
+  throw new Error(`engine kernel not built: run \`npm run build\` (dist/kernel/${file} is missing)`);
 }
+
+/** The compiled kernel (built by `npm run build`), compiled once per thread. */
+export function loadKernelModule(): WebAssembly.Module {
+  return loadKernelFile('engine.wasm');
+}
+
+/** The same kernel built for a shared memory, for a network on several threads (assembly/threads.ts). */
+export function loadThreadedKernelModule(): WebAssembly.Module {
+  return loadKernelFile('engine-threads.wasm');
+}
+
+/** The most threads one network runs on (the kernel's MAX_THREADS). */
+export const MAX_ENGINE_THREADS = 32;
+
+/**
+ * Excitatory neurons per thread below which a split does not pay: every step costs two hand-offs
+ * between cores (about 0.5 µs each on the 2-vCPU VM of BENCHMARKS.md), and at 1,600 neurons a
+ * step's work is a few µs, so two threads ran slower than one; at 6,400, faster.
+ */
+export const NEURONS_PER_THREAD = 3200;
+
+/** Threads a network of `neurons` excitatory neurons uses out of a budget of `budget`. */
+export function engineThreadsFor(neurons: number, budget: number): number {
+  return Math.max(1, Math.min(Math.floor(budget), MAX_ENGINE_THREADS, Math.floor(neurons / NEURONS_PER_THREAD)));
+}
+
+/**
+ * A helper thread of a multi-threaded network: its own instance of the kernel on the network's
+ * shared memory, adopting thread 0's layout, then serving its share of every step until told to
+ * exit. Plain script (no imports), so it runs the same from src and from dist. If it fails, it
+ * raises the kernel's FAILED flag, so thread 0 stops waiting instead of hanging.
+ */
+const HELPER_SCRIPT = `
+const { workerData } = require('node:worker_threads');
+const { module, memory, ctrl, index, failed } = workerData;
+try {
+  const abort = () => { throw new Error('engine kernel aborted'); };
+  const sleepWhile = (p, v) => { Atomics.wait(new Int32Array(memory.buffer), p >> 2, v, 1000); };
+  const wake = (p) => { Atomics.notify(new Int32Array(memory.buffer), p >> 2); };
+  const k = new WebAssembly.Instance(module, { env: { memory, abort, sleepWhile, wake } }).exports;
+  k.adoptLayout(ctrl);
+  k.helperStart(index);
+  while (k.helperStep(index));
+} catch (e) {
+  const flags = new Int32Array(memory.buffer);
+  Atomics.store(flags, failed >> 2, 1);
+  throw e;
+}
+`;
+
+/** The single-thread build never sleeps or wakes (one thread has nobody to wait for). */
+const noThreads = () => {
+  throw new Error('engine kernel: no helper threads');
+};
+
+/** Ends helpers of networks dropped without `close()`. */
+const orphanedHelpers = new FinalizationRegistry<Worker[]>((workers) => {
+  for (const w of workers) void w.terminate();
+});
 
 /** Traces below 2^-100 are 0 (docs/models.md; the kernel's FLUSH). */
 const FLUSH = 2 ** -100;
@@ -145,20 +209,35 @@ export class Network {
   private readonly carriedPtr: number;
   private readonly carriedBytes: number;
 
-  constructor(spec: NetworkSpec, module: WebAssembly.Module = loadKernelModule()) {
+  /**
+   * `threads` > 1 splits every step's excitatory update (and delay scatter) over that many
+   * threads sharing the network's memory; the results are the same bits for any count. The
+   * default `module` is the kernel build the thread count needs.
+   */
+  constructor(spec: NetworkSpec, module?: WebAssembly.Module, threads = 1) {
     this.spec = spec;
     const n = spec.neurons;
     this.inputs = spec.inputs;
     this.neurons = n;
     this.steps = spec.steps;
-    const instance = new WebAssembly.Instance(module, {
-      env: {
-        abort: () => {
-          throw new Error('engine kernel aborted');
-        },
-      },
-    });
-    const k = instance.exports as unknown as KernelExports;
+    this.threads = Math.max(1, Math.min(Math.floor(threads), MAX_ENGINE_THREADS));
+    const abort = () => {
+      throw new Error('engine kernel aborted');
+    };
+    let k: KernelExports;
+    let shared: WebAssembly.Memory | null = null;
+    if (this.threads > 1) {
+      module ??= loadThreadedKernelModule();
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+      shared = memory;
+      const sleepWhile = (p: number, v: number) => void Atomics.wait(new Int32Array(memory.buffer), p >> 2, v, 1000);
+      const wake = (p: number) => void Atomics.notify(new Int32Array(memory.buffer), p >> 2);
+      k = new WebAssembly.Instance(module, { env: { memory, abort, sleepWhile, wake } }).exports as unknown as KernelExports;
+      // Thread 0 alone runs the module's initialization; helpers adopt what it made.
+      (k._initialize as () => void)();
+    } else {
+      k = new WebAssembly.Instance(module ?? loadKernelModule(), { env: { abort, sleepWhile: noThreads, wake: noThreads } }).exports as unknown as KernelExports;
+    }
     this.k = k;
     this.rng = new Prng(k);
     this.rng.seed(spec.seed);
@@ -178,6 +257,7 @@ export class Network {
     const preMode = preAdditive ? 1 : tabulated ? 0 : 2;
     const table = tabulated ?? Float32Array.of(1);
     k.allocate(spec.inputs, n, spec.steps, delay ? maxDelay + 2 : 0, table.length);
+    const ctrl = k.setThreads(this.threads);
     this.carriedBytes = spec.resetBetweenSamples ? 0 : k.carriedStateBytes();
     this.carriedPtr = spec.resetBetweenSamples ? 0 : k.scratch(this.carriedBytes);
     // No allocation after this point: the views below stay attached.
@@ -228,6 +308,37 @@ export class Network {
     this.thetaView.fill(f(e.adaptive ? e.thetaInitMv : 0), 0, n);
     this.thetaView.fill(Infinity, n);
     k.resetState();
+    if (shared) {
+      for (let h = 1; h < this.threads; h++) {
+        const w = new Worker(HELPER_SCRIPT, {
+          eval: true,
+          name: `spikelab-engine-${h}`,
+          workerData: { module, memory: shared, ctrl, index: h, failed: k.failedFlag() },
+        });
+        // An error is also raised in the kernel (FAILED); the event only must not go unhandled.
+        w.on('error', () => {});
+        w.unref();
+        this.helpers.push(w);
+      }
+      orphanedHelpers.register(this, this.helpers, this);
+    }
+  }
+
+  /** Threads this network runs on. */
+  readonly threads: number;
+  private readonly helpers: Worker[] = [];
+  private helpersReady = false;
+  private closed = false;
+
+  /** Ends the helper threads (a multi-threaded network); the network cannot run samples after it. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.helpers.length === 0) return;
+    orphanedHelpers.unregister(this);
+    // Helpers that never started cannot hear the exit job.
+    if (this.helpersReady) this.k.stopHelpers();
+    else for (const w of this.helpers) void w.terminate();
   }
 
   private global(name: string): number {
@@ -305,6 +416,13 @@ export class Network {
     const bucket = input instanceof Uint8Array ? this.encode(input, extraRateHz) : this.loadSpikeTrain(input);
     const nVoltage = rec ? Math.min(rec.voltageNeurons.length, 16) : 0;
     if (rec) new Int32Array(this.memory.buffer, this.global('voltageNeurons'), 16).set(rec.voltageNeurons.slice(0, 16));
+    if (this.helpers.length > 0) {
+      if (this.closed) throw new Error('network closed: its helper threads have ended');
+      if (!this.helpersReady) {
+        k.awaitHelpers();
+        this.helpersReady = true;
+      }
+    }
     const spikes = k.runSample(this.steps, bucket, learning ? 1 : 0, rec ? 1 : 0, nVoltage);
     this.excSpikes = spikes;
     if (rec) this.readRecording(rec, bucket, nVoltage);
@@ -412,12 +530,12 @@ export class Network {
 
 /** A stand-alone stream of the network's generator, from `seed` (tests and tools). */
 export function createRng(seed: number, module: WebAssembly.Module = loadKernelModule()): Prng {
-  const instance = new WebAssembly.Instance(module, { env: { abort: () => { throw new Error('engine kernel aborted'); } } });
+  const instance = new WebAssembly.Instance(module, { env: { abort: () => { throw new Error('engine kernel aborted'); }, sleepWhile: noThreads, wake: noThreads } });
   const rng = new Prng(instance.exports as unknown as RngKernel);
   rng.seed(seed);
   return rng;
 }
 
-export async function createNetwork(spec: NetworkSpec): Promise<Network> {
-  return new Network(spec, loadKernelModule());
+export async function createNetwork(spec: NetworkSpec, threads = 1): Promise<Network> {
+  return new Network(spec, undefined, threads);
 }

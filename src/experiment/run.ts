@@ -59,6 +59,12 @@ export interface RunOptions {
   data?: ExperimentData;
   /** Yield to the event loop after this much work (ms) so async messages are seen; default 50. */
   yieldEveryMs?: number;
+  /**
+   * Threads the network is stepped on: a count, or a budget the network's size decides within
+   * (engineThreadsFor: small networks stay on one). Default 1. Not part of the definition: the
+   * results are the same bits for any count.
+   */
+  threads?: number | { budget: number };
 }
 
 export interface TrainedModel {
@@ -94,108 +100,112 @@ export async function runExperiment(def: ExperimentDefinition, opts: RunOptions)
   const { spec, data: shape } = compileDefinition(def);
   const data = opts.data ?? experimentData(loadDataset(def.dataset, { mnistDir: opts.dataDir, datasetsDir: opts.datasetsDir }), spec);
   const use = planDataUse(def, data);
-  const net = createNetwork(spec);
-  const schedule = new TrainingSchedule(
-    { epochs: def.epochs, perEpoch: use.perEpoch, poolSize: use.poolSize, shuffle: def.dataset.shuffle },
-    (k) => net.rng.below(k),
-  );
-  const windows = new LabellingWindows(spec.neurons, def.evaluation.labelUpdateInterval, shape.classes, shape.labelled);
+  const net = createNetwork(spec, opts.threads ?? 1);
+  try {
+    const schedule = new TrainingSchedule(
+      { epochs: def.epochs, perEpoch: use.perEpoch, poolSize: use.poolSize, shuffle: def.dataset.shuffle },
+      (k) => net.rng.below(k),
+    );
+    const windows = new LabellingWindows(spec.neurons, def.evaluation.labelUpdateInterval, shape.classes, shape.labelled);
 
-  const hash = definitionHash(def);
-  if (opts.resumeFrom) {
-    const { parts } = decodeCheckpoint(opts.resumeFrom, hash);
-    networkState.decode(net, parts.network);
-    schedule.decodeState(parts.schedule);
-    windows.decodeState(parts.labelling);
-  }
-  const checkpoint = () =>
-    encodeCheckpoint({
-      definitionHash: hash,
-      samplesDone: schedule.samplesDone,
-      parts: { network: networkState.encode(net), schedule: schedule.encodeState(), labelling: windows.encodeState() },
+    const hash = definitionHash(def);
+    if (opts.resumeFrom) {
+      const { parts } = decodeCheckpoint(opts.resumeFrom, hash);
+      networkState.decode(net, parts.network);
+      schedule.decodeState(parts.schedule);
+      windows.decodeState(parts.labelling);
+    }
+    const checkpoint = () =>
+      encodeCheckpoint({
+        definitionHash: hash,
+        samplesDone: schedule.samplesDone,
+        parts: { network: networkState.encode(net), schedule: schedule.encodeState(), labelling: windows.encodeState() },
+      });
+
+    const events = new ExperimentEvents(opts.emit, def.stream, { steps: spec.steps, inputs: spec.inputs, neurons: spec.neurons });
+    const control = new RunControl(opts.shouldStop ?? (() => false), () => schedule.samplesDone, opts.yieldEveryMs ?? 50);
+    const present = (sample: Sample, learning: boolean, rec: SampleRecording | null) => presentWithRepeats(net, def.represent, sample, learning, rec);
+
+    const training = await runTrainingPhase({
+      net,
+      present,
+      images: data.train,
+      schedule,
+      windows,
+      events,
+      control,
+      checkpointEvery: def.checkpointEvery,
+      checkpoint,
     });
+    let cancelled = training.stopped;
 
-  const events = new ExperimentEvents(opts.emit, def.stream, { steps: spec.steps, inputs: spec.inputs, neurons: spec.neurons });
-  const control = new RunControl(opts.shouldStop ?? (() => false), () => schedule.samplesDone, opts.yieldEveryMs ?? 50);
-  const present = (sample: Sample, learning: boolean, rec: SampleRecording | null) => presentWithRepeats(net, def.represent, sample, learning, rec);
-
-  const training = await runTrainingPhase({
-    net,
-    present,
-    images: data.train,
-    schedule,
-    windows,
-    events,
-    control,
-    checkpointEvery: def.checkpointEvery,
-    checkpoint,
-  });
-  let cancelled = training.stopped;
-
-  // ---- learning off: labelling, validation, test ----
-  const frozen: FrozenNetwork = {
-    present: (image, rec) => present(image, false, rec),
-    get counts() {
-      return net.counts;
-    },
-    neurons: spec.neurons,
-    classes: shape.classes,
-  };
-  let labels: LabelAssigner = windows.labels;
-  if (!cancelled && def.evaluation.assignment === 'frozen-pass') {
-    const assigned = await frozenLabellingPass(frozen, data.train, use.labelling, control);
-    if (assigned) labels = assigned;
-    else cancelled = true;
-  }
-
-  let validation: ExperimentResult['validation'] = { samples: 0, accuracy: null };
-  if (!cancelled && use.validation.count > 0) {
-    const v = await scoreImages(frozen, labels, data.train, use.validation, control);
-    if (v) validation = { samples: use.validation.count, accuracy: { allActivity: v.allActivity.accuracy, proportionWeighting: v.proportion.accuracy } };
-    else cancelled = true;
-  }
-
-  // Orientation/direction datasets: each neuron's mean test response per angle (src/data/tuning.ts).
-  const tuning = shape.tuning ? new TuningAccumulator(spec.neurons, shape.tuning.kind, shape.tuning.anglesDeg) : null;
-  let test: Score | null = null;
-  if (!cancelled && use.test.count > 0) {
-    const total = use.test.count;
-    test = await scoreImages(frozen, labels, data.test, use.test, control, {
-      recordingFor: (q) => events.recordingFor(q),
-      scored: (q, label, rec, elapsedMs) => {
-        tuning?.observe(net.counts, label);
-        if (rec) events.recorded('test', q, label, rec);
-        if (events.progressDue(q + 1, total)) events.progress('test', def.epochs - 1, q + 1, total, ratePerSecond(q + 1, elapsedMs));
+    // ---- learning off: labelling, validation, test ----
+    const frozen: FrozenNetwork = {
+      present: (image, rec) => present(image, false, rec),
+      get counts() {
+        return net.counts;
       },
-    });
-    if (!test) cancelled = true;
-  }
+      neurons: spec.neurons,
+      classes: shape.classes,
+    };
+    let labels: LabelAssigner = windows.labels;
+    if (!cancelled && def.evaluation.assignment === 'frozen-pass') {
+      const assigned = await frozenLabellingPass(frozen, data.train, use.labelling, control);
+      if (assigned) labels = assigned;
+      else cancelled = true;
+    }
 
-  const weights = net.denseWeights();
-  const theta = net.theta.slice();
-  const empty = new ConfusionMatrix(shape.classes);
-  const nTest = use.test.count;
-  const result: ExperimentResult = {
-    accuracy: test && shape.labelled ? { allActivity: test.allActivity.accuracy, proportionWeighting: test.proportion.accuracy } : { allActivity: null, proportionWeighting: null },
-    confusion: (test?.allActivity ?? empty).toRows(),
-    confusionProportion: (test?.proportion ?? empty).toRows(),
-    assignments: Array.from(labels.assignments),
-    proportions: Array.from(labels.proportions),
-    train: { samples: training.samples, samplesPerSec: training.samplesPerSec, seconds: training.seconds },
-    test: test ? { samples: nTest, samplesPerSec: nTest / Math.max(test.seconds, 1e-9), seconds: test.seconds } : { samples: 0, samplesPerSec: 0, seconds: 0 },
-    validation,
-    spikesPerTestSample: test && nTest > 0 ? test.spikes / nTest : 0,
-    thetaMean: mean(theta),
-    weightsSha256: weightsSha256(weights),
-    neurons: spec.neurons,
-    wallSeconds: wall.elapsedMs() / 1000,
-    cancelled,
-    input: { height: shape.height, width: shape.width, channels: shape.channels },
-    classes: shape.classes,
-    tuning: test && tuning ? tuning.result() : null,
-  };
-  events.done(result, weights, theta);
-  return result;
+    let validation: ExperimentResult['validation'] = { samples: 0, accuracy: null };
+    if (!cancelled && use.validation.count > 0) {
+      const v = await scoreImages(frozen, labels, data.train, use.validation, control);
+      if (v) validation = { samples: use.validation.count, accuracy: { allActivity: v.allActivity.accuracy, proportionWeighting: v.proportion.accuracy } };
+      else cancelled = true;
+    }
+
+    // Orientation/direction datasets: each neuron's mean test response per angle (src/data/tuning.ts).
+    const tuning = shape.tuning ? new TuningAccumulator(spec.neurons, shape.tuning.kind, shape.tuning.anglesDeg) : null;
+    let test: Score | null = null;
+    if (!cancelled && use.test.count > 0) {
+      const total = use.test.count;
+      test = await scoreImages(frozen, labels, data.test, use.test, control, {
+        recordingFor: (q) => events.recordingFor(q),
+        scored: (q, label, rec, elapsedMs) => {
+          tuning?.observe(net.counts, label);
+          if (rec) events.recorded('test', q, label, rec);
+          if (events.progressDue(q + 1, total)) events.progress('test', def.epochs - 1, q + 1, total, ratePerSecond(q + 1, elapsedMs));
+        },
+      });
+      if (!test) cancelled = true;
+    }
+
+    const weights = net.denseWeights();
+    const theta = net.theta.slice();
+    const empty = new ConfusionMatrix(shape.classes);
+    const nTest = use.test.count;
+    const result: ExperimentResult = {
+      accuracy: test && shape.labelled ? { allActivity: test.allActivity.accuracy, proportionWeighting: test.proportion.accuracy } : { allActivity: null, proportionWeighting: null },
+      confusion: (test?.allActivity ?? empty).toRows(),
+      confusionProportion: (test?.proportion ?? empty).toRows(),
+      assignments: Array.from(labels.assignments),
+      proportions: Array.from(labels.proportions),
+      train: { samples: training.samples, samplesPerSec: training.samplesPerSec, seconds: training.seconds },
+      test: test ? { samples: nTest, samplesPerSec: nTest / Math.max(test.seconds, 1e-9), seconds: test.seconds } : { samples: 0, samplesPerSec: 0, seconds: 0 },
+      validation,
+      spikesPerTestSample: test && nTest > 0 ? test.spikes / nTest : 0,
+      thetaMean: mean(theta),
+      weightsSha256: weightsSha256(weights),
+      neurons: spec.neurons,
+      wallSeconds: wall.elapsedMs() / 1000,
+      cancelled,
+      input: { height: shape.height, width: shape.width, channels: shape.channels },
+      classes: shape.classes,
+      tuning: test && tuning ? tuning.result() : null,
+    };
+    events.done(result, weights, theta);
+    return result;
+  } finally {
+    net.close();
+  }
 }
 
 /** Classifies images of the model's dataset shape (intensities 0..255) with a trained model, learning off. */

@@ -55,6 +55,8 @@ export interface DistributedWorkerOptions {
   /** Cancel grace before an engine thread is terminated, minimum time between checkpoints (config.protection). */
   cancelGraceMs?: number;
   checkpointMinIntervalMs?: number;
+  /** Threads one job's network may use when it is large enough (ENGINE_THREADS). */
+  engineThreads?: number;
 }
 
 type End = Extract<JobRunnerEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
@@ -119,6 +121,7 @@ export class DistributedWorker {
       workerUrl: this.opts.engineWorkerUrl,
       cancelGraceMs: this.opts.cancelGraceMs,
       checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs,
+      engineThreads: this.opts.engineThreads,
       onListenerError: (err) => log.error({ err }, 'job event listener failed'),
     });
     await this.pool.start();

@@ -37,6 +37,8 @@ export interface EmbeddedRunnerOptions {
   onListenerError?: (err: unknown) => void;
   /** Checkpoints of one job closer together than this are dropped in its thread (0: none). */
   checkpointMinIntervalMs?: number;
+  /** Threads one job's network may use when it is large enough (engineThreadsFor); default 1. */
+  engineThreads?: number;
   /** Time a cancelled job gets to stop at a sample boundary before its thread is terminated (default 500 ms). */
   cancelGraceMs?: number;
   /** Most jobs of one owner running at once (0 = unlimited); a job over it waits, later jobs of others go first. */
@@ -234,6 +236,7 @@ export class EmbeddedJobRunner implements JobRunner {
       dataDir: this.opts.dataDir,
       datasetsDir: this.opts.datasetsDir,
       checkpointMinIntervalMs: this.opts.checkpointMinIntervalMs,
+      engineThreads: this.opts.engineThreads,
     };
     const ds = spec.definition.dataset;
     const sha = ds.name === 'upload' ? ds.resolved?.sha256 : undefined;

@@ -45,6 +45,7 @@ export function serveEngine(port: MessagePort, loadEngine: () => Promise<Engine>
         resumeFrom: msg.resumeFrom,
         dataDir: msg.dataDir,
         datasetsDir: msg.datasetsDir,
+        threads: { budget: msg.engineThreads ?? 1 },
       });
       post({ type: 'finished', id: msg.id, result });
     } catch (err) {

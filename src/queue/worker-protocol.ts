@@ -16,6 +16,8 @@ export type ToWorker =
       datasetsDir?: string;
       /** Checkpoints closer together than this (ms) are dropped in the thread, unless it is stopping. */
       checkpointMinIntervalMs?: number;
+      /** Threads a large network may use (engineThreadsFor); default 1. */
+      engineThreads?: number;
     }
   | { type: 'classify'; requestId: number; model: TrainedModel; images: Uint8Array[] };
 

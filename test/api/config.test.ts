@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
@@ -31,6 +31,16 @@ describe('config from the environment', () => {
     expect(loadConfig({ WORKER_LIVE_BATCH_MS: '5000' }).queue.liveBatchMs).toBe(5000);
     expect(() => loadConfig({ WORKER_LIVE_BATCH_MS: '5001' })).toThrow(/WORKER_LIVE_BATCH_MS/);
     expect(() => loadConfig({ WORKER_LIVE_BATCH_MS: '0' })).toThrow(/WORKER_LIVE_BATCH_MS/);
+  });
+
+  it('bounds the threads of one experiment, and runs fewer experiments at once when each may take more', () => {
+    expect(loadConfig({}).engineThreads).toBe(1);
+    expect(loadConfig({ ENGINE_THREADS: '32' }).engineThreads).toBe(32);
+    expect(() => loadConfig({ ENGINE_THREADS: '33' })).toThrow(/ENGINE_THREADS/);
+    expect(() => loadConfig({ ENGINE_THREADS: '0' })).toThrow(/ENGINE_THREADS/);
+    const cores = availableParallelism();
+    expect(loadConfig({ ENGINE_THREADS: '2' }).workers).toBe(Math.max(1, Math.floor((cores - 1) / 2)));
+    expect(loadConfig({ ENGINE_THREADS: '2', WORKERS: '3' }).workers).toBe(3);
   });
 
   it('names the variable that is wrong', () => {

@@ -139,3 +139,43 @@ export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, t
   inhSpiking = allocZeroed(s);
   for (let i = 0; i < nInputs; i++) store<i32>(preLast + (<usize>i << 2), -1);
 }
+
+/**
+ * What a helper thread's share of a step reads (threads.ts): thread 0 saves it at `p`, helpers
+ * load it, so every instance on the shared memory sees one layout.
+ */
+export function adoptArrays(p: usize, save: bool): void {
+  if (save) {
+    store<i32>(p, stride, 0);
+    store<i32>(p, neurons, 4);
+    store<i32>(p, ringSlots, 8);
+    store<usize>(p, rows, 12);
+    store<usize>(p, v, 16);
+    store<usize>(p, refractory, 20);
+    store<usize>(p, theta, 24);
+    store<usize>(p, extra, 28);
+    store<usize>(p, ge, 32);
+    store<usize>(p, gi, 36);
+    store<usize>(p, inhSelf, 40);
+    store<usize>(p, synInput, 44);
+    store<usize>(p, weights, 48);
+    store<usize>(p, delays, 52);
+    store<usize>(p, ring, 56);
+    return;
+  }
+  stride = load<i32>(p, 0);
+  neurons = load<i32>(p, 4);
+  ringSlots = load<i32>(p, 8);
+  rows = load<usize>(p, 12);
+  v = load<usize>(p, 16);
+  refractory = load<usize>(p, 20);
+  theta = load<usize>(p, 24);
+  extra = load<usize>(p, 28);
+  ge = load<usize>(p, 32);
+  gi = load<usize>(p, 36);
+  inhSelf = load<usize>(p, 40);
+  synInput = load<usize>(p, 44);
+  weights = load<usize>(p, 48);
+  delays = load<usize>(p, 52);
+  ring = load<usize>(p, 56);
+}

@@ -20,7 +20,8 @@ import {
 import {
   exc, hasInh, inh, norm, oneSpike, resetBetweenSamples, restSteps, rule, RULE_NONE, SYNAPSE_CURRENT, wEI, wIE,
 } from './params';
-import { activateInh, gatherRows, inhSpikeCount, stepExcBuffered, stepExcFused, stepInh } from './neurons';
+import { activateInh, gatherRows, inhSpikeCount, stepInh } from './neurons';
+import { excStep, scatterInputs } from './threads';
 import {
   clampAll, clearPostTraces, clearPreTraces, clearTouched, decayPostTraces, decayPreTraces, depress, normalizeAllColumns,
   normalizeTouched, postActiveCount, preActiveCount, setActiveCounts, postSpike, potentiate, preSpike, pruneNearestPreTraces, markTouched,
@@ -115,13 +116,13 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
   const uniform = <f32>(wIE * <f64>nInhPrev);
   let nCrossed: i32;
   if (!conductance && ringSlots == 0 && !inputGathered) {
-    nCrossed = stepExcFused(nrows, uniform, learning, inhib);
+    nCrossed = excStep(true, nrows, uniform, 0, learning, inhib, 0, crossed);
   } else {
     let input = synInput;
     if (ringSlots > 0) input = ring + ((<usize>(now % ringSlots) * <usize>stride) << 2);
     else if (!inputGathered) gatherRowsInto();
     inputGathered = false;
-    nCrossed = stepExcBuffered(input, uniform, <f32>(wIE * <f64>(nInhPrev - 1)), learning, inhib);
+    nCrossed = excStep(false, 0, uniform, <f32>(wIE * <f64>(nInhPrev - 1)), learning, inhib, input, crossed);
     if (ringSlots > 0) memory.fill(input, 0, <usize>stride << 2);
   }
   for (let a = 0; a < nInhPrev; a++) {
@@ -183,7 +184,7 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
   }
 
   // 6. Delay lines.
-  if (ringSlots > 0) for (let r = 0; r < nIn; r++) scatter(<i32>load<u16>(base + (<usize>r << 1)));
+  if (ringSlots > 0) scatterInputs(base, nIn, (now % ringSlots) + 1);
 
   if (record) recordStep(t, nExc, nInh, nVoltage);
   for (let a = 0; a < nExc; a++) store<u8>(spikingNow + <usize>load<i32>(excSpiking + (<usize>a << 2)), 0);
@@ -202,21 +203,6 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
 
 function gatherRowsInto(): void {
   gatherRows(nrows);
-}
-
-/** Input i's spike of this step reaches E neuron j 1 + D_ij steps later, carrying W_ij. */
-function scatter(i: i32): void {
-  const row = weights + ((<usize>i * <usize>stride) << 2);
-  const d = delays + <usize>i * <usize>stride;
-  const slotBytes = <usize>stride << 2;
-  const next = (now % ringSlots) + 1;
-  for (let j = 0; j < neurons; j++) {
-    // 1 + D ≤ ringSlots − 1, so one wrap at most.
-    let slot = next + <i32>load<u8>(d + <usize>j);
-    if (slot >= ringSlots) slot -= ringSlots;
-    const e = ring + <usize>slot * slotBytes + (<usize>j << 2);
-    store<f32>(e, load<f32>(e) + load<f32>(row + (<usize>j << 2)));
-  }
 }
 
 function recordStep(t: i32, nExc: i32, nInh: i32, nVoltage: i32): void {

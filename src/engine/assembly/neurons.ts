@@ -9,13 +9,14 @@
  *                 overshoots it and diverges); ge ← ge·e^(−dt/τe), gi ← gi·e^(−dt/τi)
  *   adaptive θ:   θ ← θ·e^(−dt/τθ) while learning;  spike if v ≥ threshold + θ:
  *                 v ← reset, refractory ← tRef, θ ← θ + θ+ (learning); else refractory −= dt.
- * Crossing neurons are appended to `crossed`; the one-spike choice is the sample loop's.
+ * A step covers the byte range [from, to) of the layer (whole 16-neuron blocks: a thread's share) and
+ * appends the crossing neurons, in order, to the list at `out`; the one-spike choice is the sample loop's.
  *
  * The inhibitory layer is stepped event-driven: only neurons away from rest (or receiving
  * input) are visited; a neuron at a fixed point of its update (at rest, no conductance, not
  * refractory) with no input maps to itself, so skipping it is exact.
  */
-import { crossed, extra, ge, gi, hActive, hGe, hGi, hInput, hMember, hRefractory, hV, inhSelf, inhSpiking, refractory, rows, stride, synInput, theta, v } from './layout';
+import { extra, ge, gi, hActive, hGe, hGi, hInput, hMember, hRefractory, hV, inhSelf, inhSpiking, refractory, rows, stride, synInput, theta, v } from './layout';
 import { exc, FLUSH, inh, SYNAPSE_CURRENT } from './params';
 
 const ZERO = f32x4.splat(0);
@@ -33,7 +34,7 @@ const ZERO = f32x4.splat(0);
 
 /** Spike check, reset and stores of 4 neurons at byte offset `o`; returns the new crossing count. */
 // @ts-ignore: decorator
-@inline function fire4(o: usize, vv: v128, rf: v128, th: v128, thr: v128, reset: v128, tref: v128, thplus: v128, learning: bool, n: i32): i32 {
+@inline function fire4(o: usize, vv: v128, rf: v128, th: v128, thr: v128, reset: v128, tref: v128, thplus: v128, learning: bool, out: usize, n: i32): i32 {
   const s = f32x4.ge(vv, f32x4.add(thr, th));
   vv = v128.bitselect(reset, vv, s);
   rf = v128.bitselect(tref, rf, s);
@@ -43,10 +44,10 @@ const ZERO = f32x4.splat(0);
   v128.store(theta + o, th);
   if (v128.any_true(s)) {
     const j = <i32>(o >> 2);
-    if (i32x4.extract_lane(s, 0)) store<i32>(crossed + (<usize>(n++) << 2), j);
-    if (i32x4.extract_lane(s, 1)) store<i32>(crossed + (<usize>(n++) << 2), j + 1);
-    if (i32x4.extract_lane(s, 2)) store<i32>(crossed + (<usize>(n++) << 2), j + 2);
-    if (i32x4.extract_lane(s, 3)) store<i32>(crossed + (<usize>(n++) << 2), j + 3);
+    if (i32x4.extract_lane(s, 0)) store<i32>(out + (<usize>(n++) << 2), j);
+    if (i32x4.extract_lane(s, 1)) store<i32>(out + (<usize>(n++) << 2), j + 1);
+    if (i32x4.extract_lane(s, 2)) store<i32>(out + (<usize>(n++) << 2), j + 2);
+    if (i32x4.extract_lane(s, 3)) store<i32>(out + (<usize>(n++) << 2), j + 3);
   }
   return n;
 }
@@ -54,7 +55,7 @@ const ZERO = f32x4.splat(0);
 /** Current-synapse update of 4 neurons with summed input `acc`. */
 // @ts-ignore: decorator
 @inline function current4(o: usize, acc: v128, inhib: bool, u: v128, decay: v128, rest: v128, dt: v128, thdecay: v128,
-  thr: v128, reset: v128, tref: v128, thplus: v128, learning: bool, n: i32): i32 {
+  thr: v128, reset: v128, tref: v128, thplus: v128, learning: bool, out: usize, n: i32): i32 {
   let x = acc;
   if (inhib) x = f32x4.add(f32x4.add(x, v128.load(extra + o)), u);
   let vv = f32x4.add(f32x4.mul(decay, f32x4.sub(v128.load(v + o), rest)), rest);
@@ -63,7 +64,7 @@ const ZERO = f32x4.splat(0);
   let rf = v128.load(refractory + o);
   vv = v128.bitselect(f32x4.add(vv, x), vv, f32x4.le(rf, ZERO));
   rf = f32x4.sub(rf, dt);
-  return fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, n);
+  return fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, out, n);
 }
 
 /**
@@ -72,14 +73,14 @@ const ZERO = f32x4.splat(0);
  * fused with the update. `uniform` is the all-but-self inhibition wIE·|sH(t−1)|; `extra` its
  * per-neuron correction; `inhib` false promises both are zero (x + 0 is x: skipped, same bits).
  */
-export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bool): i32 {
+export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bool, from: usize, to: usize, out: usize): i32 {
   // One copy per flag pair: the flags are then constants in the per-neuron code.
-  if (learning) return inhib ? fused(nrows, uniform, true, true) : fused(nrows, uniform, true, false);
-  return inhib ? fused(nrows, uniform, false, true) : fused(nrows, uniform, false, false);
+  if (learning) return inhib ? fused(nrows, uniform, true, true, from, to, out) : fused(nrows, uniform, true, false, from, to, out);
+  return inhib ? fused(nrows, uniform, false, true, from, to, out) : fused(nrows, uniform, false, false, from, to, out);
 }
 
 // @ts-ignore: decorator
-@inline function fused(nrows: i32, uniform: f32, learning: bool, inhib: bool): i32 {
+@inline function fused(nrows: i32, uniform: f32, learning: bool, inhib: bool, from: usize, to: usize, out: usize): i32 {
   const u = f32x4.splat(uniform);
   const decay = f32x4.splat(exc.decay);
   const rest = f32x4.splat(exc.rest);
@@ -89,10 +90,9 @@ export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bo
   const dt = f32x4.splat(exc.dt);
   const thdecay = f32x4.splat(exc.thetaDecay);
   const thplus = f32x4.splat(exc.thetaPlus);
-  const end = <usize>stride << 2;
   const rowsEnd = rows + (<usize>nrows << 2);
   let n = 0;
-  for (let jb: usize = 0; jb < end; jb += 64) {
+  for (let jb = from; jb < to; jb += 64) {
     let a0 = ZERO;
     let a1 = ZERO;
     let a2 = ZERO;
@@ -104,10 +104,10 @@ export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bo
       a2 = f32x4.add(a2, v128.load(o, 32));
       a3 = f32x4.add(a3, v128.load(o, 48));
     }
-    n = current4(jb, a0, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
-    n = current4(jb + 16, a1, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
-    n = current4(jb + 32, a2, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
-    n = current4(jb + 48, a3, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
+    n = current4(jb, a0, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
+    n = current4(jb + 16, a1, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
+    n = current4(jb + 32, a2, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
+    n = current4(jb + 48, a3, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
   }
   return n;
 }
@@ -128,7 +128,7 @@ export function gatherRows(nrows: i32): void {
  * synapses). Current synapses: as `stepExcFused`. Conductance synapses: `hUniform` = wIE·|sH(t−1)|
  * and `hSelf` = wIE·(|sH(t−1)| − 1) go to gi (the latter where `inhSelf` marks the partner).
  */
-export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning: bool, inhib: bool): i32 {
+export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning: bool, inhib: bool, from: usize, to: usize, out: usize): i32 {
   const rest = f32x4.splat(exc.rest);
   const reset = f32x4.splat(exc.reset);
   const thr = f32x4.splat(exc.threshold);
@@ -136,13 +136,12 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
   const dt = f32x4.splat(exc.dt);
   const thdecay = f32x4.splat(exc.thetaDecay);
   const thplus = f32x4.splat(exc.thetaPlus);
-  const end = <usize>stride << 2;
   let n = 0;
   if (exc.synapse == SYNAPSE_CURRENT) {
     const u = f32x4.splat(uniform);
     const decay = f32x4.splat(exc.decay);
-    for (let o: usize = 0; o < end; o += 16) {
-      n = current4(o, v128.load(input + o), inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, n);
+    for (let o = from; o < to; o += 16) {
+      n = current4(o, v128.load(input + o), inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
     }
     return n;
   }
@@ -156,7 +155,7 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
   const floor = f32x4.splat(FLUSH);
   const vLow = f32x4.splat(exc.vLow);
   const vHigh = f32x4.splat(exc.vHigh);
-  for (let o: usize = 0; o < end; o += 16) {
+  for (let o = from; o < to; o += 16) {
     const gE = f32x4.add(v128.load(ge + o), v128.load(input + o));
     let gI = v128.load(gi + o);
     if (inhib) gI = f32x4.add(gI, v128.bitselect(hS, hU, v128.load(inhSelf + o)));
@@ -170,7 +169,7 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
     v128.store(gi + o, flush4(f32x4.mul(gI, giDecay), floor));
     let th = v128.load(theta + o);
     if (learning) th = f32x4.mul(th, thdecay);
-    n = fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, n);
+    n = fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, out, n);
   }
   return n;
 }

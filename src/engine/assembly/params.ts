@@ -37,8 +37,20 @@ export class Layer {
   vHigh: f32 = 0;
 }
 
-export const exc = new Layer();
-export const inh = new Layer();
+// Objects in linear memory: a helper thread adopts thread 0's (adoptLayers) instead of its own.
+export let exc: Layer = new Layer();
+export let inh: Layer = new Layer();
+
+/** Thread 0 saves the layers' addresses at `p`; a helper thread loads them (threads.ts). */
+export function adoptLayers(p: usize, save: bool): void {
+  if (save) {
+    store<usize>(p, changetype<usize>(exc), 0);
+    store<usize>(p, changetype<usize>(inh), 4);
+    return;
+  }
+  exc = changetype<Layer>(load<usize>(p, 0));
+  inh = changetype<Layer>(load<usize>(p, 4));
+}
 export let hasInh: bool = false;
 export let oneSpike: bool = false;
 /** One-to-one E→H weight, all-but-self H→E weight (f64: the uniform inhibition is rounded once). */

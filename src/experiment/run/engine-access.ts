@@ -3,7 +3,7 @@
  * of its members it uses, and how its persistent state goes into a checkpoint. Renaming or
  * replacing the engine's network class is one edit here.
  */
-import { createRecording, loadKernelModule, Network, type SampleRecording } from '../../engine/network.js';
+import { createRecording, engineThreadsFor, loadKernelModule, Network, type SampleRecording } from '../../engine/network.js';
 import type { NetworkSpec, NetworkState, SpikeTrainInput } from '../../engine/network.js';
 import type { StatePart } from './state-part.js';
 
@@ -26,11 +26,17 @@ export interface ExperimentNetwork {
   denseWeights(): Float32Array;
   getState(): NetworkState;
   setState(state: NetworkState): void;
+  /** Ends the network's helper threads (several threads); idempotent. */
+  close(): void;
 }
 
-/** Builds the network of a compiled definition. */
-export function createNetwork(spec: NetworkSpec): ExperimentNetwork {
-  return new Network(spec, loadKernelModule());
+/**
+ * Builds the network of a compiled definition on `threads` threads (same results for any count);
+ * `{ budget }` lets the size decide (engineThreadsFor).
+ */
+export function createNetwork(spec: NetworkSpec, threads: number | { budget: number } = 1): ExperimentNetwork {
+  const n = typeof threads === 'number' ? threads : engineThreadsFor(spec.neurons, threads.budget);
+  return n > 1 ? new Network(spec, undefined, n) : new Network(spec, loadKernelModule());
 }
 
 /** Puts trained weights and θ into a fresh network (for classification); its PRNG stays seeded. */

@@ -1,0 +1,344 @@
+/**
+ * One network on several threads (the shared-memory build, engine-threads.wasm). Thread 0 runs
+ * the whole sample loop; helper threads, each with its own instance of the module on the same
+ * memory, take their contiguous share of the excitatory layer (whole 16-neuron blocks) in the two
+ * steps that touch every neuron: the excitatory update and, with delays, the scatter of this
+ * step's input spikes into the delay lines. Every neuron is computed by exactly the code of the
+ * single-thread path, and the crossing lists are joined in thread order, which is neuron order:
+ * the results are the same bits for any thread count. Everything else (encoding, the inhibitory
+ * layer, plasticity, normalization, every random draw) stays on thread 0.
+ *
+ * Hand-off: thread 0 writes a job, then bumps `seq`; each helper answers on its own cache line
+ * with `done = seq`. Wasm atomics are sequentially consistent, so the plain stores before a bump
+ * or an answer are visible to whoever reads it. Waiters spin for a while, then sleep: a sleeper
+ * raises its flag, reads the word again and only then waits, and the other side notifies when
+ * it sees the flag, so no wake-up is lost. Sleeping and waking go through the host (JS
+ * Atomics.wait/notify): V8's baseline compiler in Node 20 (Liftoff) hangs in the module's own
+ * memory.atomic.wait32 here, while the optimizing tier does not.
+ */
+import { allocZeroed } from './memory';
+import { adoptArrays, delays, neurons, ring, ringSlots, stride, weights } from './layout';
+import { adoptLayers } from './params';
+import { stepExcBuffered, stepExcFused } from './neurons';
+
+/** Sleeps while the i32 at `ptr` equals `expected` (at most a second); the host's Atomics.wait. */
+// @ts-ignore: decorator
+@external('env', 'sleepWhile') declare function sleepWhile(ptr: usize, expected: i32): void;
+/** Wakes the threads sleeping on `ptr`; the host's Atomics.notify. */
+// @ts-ignore: decorator
+@external('env', 'wake') declare function wake(ptr: usize): void;
+
+export const MAX_THREADS: i32 = 32;
+const LINE: usize = 64;
+
+const JOB_EXC: i32 = 1;
+const JOB_SCATTER: i32 = 2;
+const JOB_EXIT: i32 = 3;
+
+// Control block, one cache line per writer and purpose: a line that a thread polls is written
+// once per hand-off (a store into a line another core is polling costs a round trip each).
+// Line 0: SEQ (thread 0 bumps, helpers poll). Line 1: the job (thread 0 writes it before the bump).
+// Line 2: thread 0's flags. Lines 3 + 2h and 4 + 2h: helper h's answer (polled) and its result.
+const SEQ: usize = 0;
+const JOB: usize = LINE;
+const KIND: usize = JOB;
+const NROWS: usize = JOB + 4;
+const UNIFORM: usize = JOB + 8;
+const HSELF: usize = JOB + 12;
+const FLAGS: usize = JOB + 16; // bit 0 learning, bit 1 inhibition, bit 2 fused
+const INPUT: usize = JOB + 20;
+const SCATTER_LIST: usize = JOB + 24;
+const SCATTER_COUNT: usize = JOB + 28;
+const SCATTER_NEXT: usize = JOB + 32;
+const SHARE0: usize = JOB + 36; // blocks of thread 0's share
+const MAIN_SLEEPING: usize = 2 * LINE;
+const FAILED: usize = 2 * LINE + 4;
+// In helper h's answer line:
+const DONE: usize = 0;
+const SLEEPING: usize = 4;
+const READY: usize = 8;
+// In helper h's result line:
+const COUNT: usize = LINE;
+/** Where thread 0 leaves its layout for helpers to adopt: count, crossedBy, arrays, then layers. */
+const LAYOUT: usize = LINE * (3 + 2 * <usize>MAX_THREADS);
+const ADOPT_LAYERS: usize = 8 + 256;
+
+export let threadCount: i32 = 1;
+let ctrl: usize = 0;
+/** Helper h's crossing list: crossedBy + h · stride · 4. */
+let crossedBy: usize = 0;
+let seqSeen: i32 = 0;
+
+/** Seconds asleep without an answer after which the partner is taken for dead (a step takes µs). */
+const WAIT_LIMIT: i32 = 60;
+
+/** Spins before sleeping: long enough to cover the serial part of a step. */
+const SPINS: i32 = 1 << 20;
+
+// @ts-ignore: decorator
+@inline function helperLine(h: i32): usize {
+  return ctrl + LINE * (3 + 2 * <usize>h);
+}
+
+/**
+ * Byte offset where thread t's share of the layer starts (t = threadCount: the end). Thread 0
+ * takes `share0` blocks, the helpers split the rest evenly. Which thread steps a neuron does not
+ * change its bits, so the split may move freely (rebalance).
+ */
+// @ts-ignore: decorator
+@inline function rangeStart(t: i32, share0: i32): usize {
+  if (t == 0) return 0;
+  const rest = <i64>((stride >> 4) - share0);
+  return <usize>(<i64>share0 + (rest * <i64>(t - 1)) / <i64>(threadCount - 1)) << 6;
+}
+
+/** Thread 0's share, and how often it waited for a helper since the last rebalance. */
+let share0: i32 = 0;
+let jobs: i32 = 0;
+let waited: i32 = 0;
+const REBALANCE_JOBS: i32 = 64;
+
+/**
+ * A helper starts its share a hand-off later than thread 0 and reads lines thread 0 has just
+ * written (plasticity), so even shares leave thread 0 waiting. Every REBALANCE_JOBS steps the
+ * boundary moves towards the side that finished first.
+ */
+function rebalance(): void {
+  const blocks = stride >> 4;
+  const step = max(1, blocks >> 7);
+  if (waited * 5 > jobs * 3) share0 = min(blocks, share0 + step);
+  else if (waited * 5 < jobs * 2) share0 = max(0, share0 - step);
+  jobs = 0;
+  waited = 0;
+}
+
+/**
+ * Thread 0: prepares `n` threads (after `allocate`); returns the control block's address, which
+ * helpers pass to `adoptLayout`.
+ */
+export function setThreads(n: i32): usize {
+  threadCount = max(1, min(n, MAX_THREADS));
+  if (threadCount == 1) return 0;
+  share0 = (stride >> 4) / threadCount;
+  ctrl = (allocZeroed(<i32>(LAYOUT + ADOPT_LAYERS + 2 * LINE)) + LINE - 1) & ~(LINE - 1);
+  crossedBy = allocZeroed(threadCount * (stride << 2));
+  const l = ctrl + LAYOUT;
+  store<i32>(l, threadCount);
+  store<usize>(l, crossedBy, 4);
+  adoptArrays(l + 8, true);
+  adoptLayers(l + ADOPT_LAYERS, true);
+  return ctrl;
+}
+
+/** Helper: takes thread 0's layout, parameters and control block (it allocates nothing itself). */
+export function adoptLayout(c: usize): void {
+  ctrl = c;
+  const l = ctrl + LAYOUT;
+  threadCount = load<i32>(l);
+  crossedBy = load<usize>(l, 4);
+  adoptArrays(l + 8, false);
+  adoptLayers(l + ADOPT_LAYERS, false);
+}
+
+// ---- waiting ----
+
+/**
+ * Waits until the i32 at `p` differs from `old`; `sleeping` is the waiter's flag. Thread 0 gives
+ * up (traps) after `limit` seconds asleep; a helper (limit −1) waits as long as it takes.
+ */
+function awaitChange(p: usize, old: i32, sleeping: usize, limit: i32): i32 {
+  for (let k = 0; k < SPINS; k++) {
+    const x = atomic.load<i32>(p);
+    if (x != old) return x;
+  }
+  // Asleep, a failed partner (FAILED, set by the host) is noticed within a second, and one that
+  // vanished (a terminated thread raises nothing) after WAIT_LIMIT seconds.
+  for (let slept = 0; ; slept++) {
+    if (slept == limit) unreachable();
+    atomic.store<i32>(sleeping, 1);
+    const x = atomic.load<i32>(p);
+    if (x != old) {
+      atomic.store<i32>(sleeping, 0);
+      return x;
+    }
+    sleepWhile(p, old);
+    atomic.store<i32>(sleeping, 0);
+    const y = atomic.load<i32>(p);
+    if (y != old) return y;
+    if (atomic.load<i32>(ctrl + FAILED) != 0) unreachable();
+  }
+  return 0;
+}
+
+/** Publishes `value` at `p` and wakes its waiter if it sleeps. */
+// @ts-ignore: decorator
+@inline function publish(p: usize, value: i32, sleeping: usize): void {
+  atomic.store<i32>(p, value);
+  if (atomic.load<i32>(sleeping) != 0) wake(p);
+}
+
+// ---- helpers ----
+
+/** Helper h: announces that it is ready for jobs. */
+export function helperStart(h: i32): void {
+  seqSeen = atomic.load<i32>(ctrl + SEQ);
+  publish(helperLine(h) + READY, 1, ctrl + MAIN_SLEEPING);
+}
+
+/**
+ * Helper h: waits for the next job and runs its share; returns false when told to exit. The host
+ * calls it in a loop: a wasm function that never returned would stay in V8's baseline tier.
+ */
+export function helperStep(h: i32): bool {
+  const line = helperLine(h);
+  seqSeen = awaitChange(ctrl + SEQ, seqSeen, line + SLEEPING, -1);
+  const kind = atomic.load<i32>(ctrl + KIND);
+  if (kind == JOB_EXIT) return false;
+  runShare(h, kind);
+  publish(line + DONE, seqSeen, ctrl + MAIN_SLEEPING);
+  return true;
+}
+
+function runShare(t: i32, kind: i32): void {
+  const s0 = load<i32>(ctrl + SHARE0);
+  const from = rangeStart(t, s0);
+  const to = rangeStart(t + 1, s0);
+  if (kind == JOB_SCATTER) {
+    scatterRange(load<usize>(ctrl + SCATTER_LIST), load<i32>(ctrl + SCATTER_COUNT), load<i32>(ctrl + SCATTER_NEXT), from, to);
+    return;
+  }
+  const flags = load<i32>(ctrl + FLAGS);
+  const learning = (flags & 1) != 0;
+  const inhib = (flags & 2) != 0;
+  const out = crossedBy + <usize>t * (<usize>stride << 2);
+  let n: i32;
+  if (flags & 4) {
+    n = stepExcFused(load<i32>(ctrl + NROWS), load<f32>(ctrl + UNIFORM), learning, inhib, from, to, out);
+  } else {
+    n = stepExcBuffered(load<usize>(ctrl + INPUT), load<f32>(ctrl + UNIFORM), load<f32>(ctrl + HSELF), learning, inhib, from, to, out);
+  }
+  store<i32>(helperLine(t) + COUNT, n);
+}
+
+// ---- thread 0 ----
+
+function runJob(kind: i32): void {
+  store<i32>(ctrl + KIND, kind);
+  store<i32>(ctrl + SHARE0, share0);
+  const seq = atomic.load<i32>(ctrl + SEQ) + 1;
+  atomic.store<i32>(ctrl + SEQ, seq);
+  for (let h = 1; h < threadCount; h++) {
+    if (atomic.load<i32>(helperLine(h) + SLEEPING) != 0) {
+      wake(ctrl + SEQ);
+      break;
+    }
+  }
+  if (kind == JOB_EXIT) return;
+  if (kind != JOB_SCATTER) runShareOnThread0(kind);
+  else runShare(0, kind);
+  let late = false;
+  for (let h = 1; h < threadCount; h++) {
+    const done = helperLine(h) + DONE;
+    if (atomic.load<i32>(done) != seq) {
+      late = true;
+      awaitChange(done, seq - 1, ctrl + MAIN_SLEEPING, WAIT_LIMIT);
+    }
+  }
+  if (kind == JOB_EXC) {
+    jobs++;
+    if (late) waited++;
+    if (jobs == REBALANCE_JOBS) rebalance();
+  }
+}
+
+let ownCount: i32 = 0;
+let ownOut: usize = 0;
+
+function runShareOnThread0(kind: i32): void {
+  const flags = load<i32>(ctrl + FLAGS);
+  const learning = (flags & 1) != 0;
+  const inhib = (flags & 2) != 0;
+  const to = rangeStart(1, share0);
+  if (flags & 4) ownCount = stepExcFused(load<i32>(ctrl + NROWS), load<f32>(ctrl + UNIFORM), learning, inhib, 0, to, ownOut);
+  else ownCount = stepExcBuffered(load<usize>(ctrl + INPUT), load<f32>(ctrl + UNIFORM), load<f32>(ctrl + HSELF), learning, inhib, 0, to, ownOut);
+}
+
+/** Thread 0 waits until every helper has started (before the first job). */
+export function awaitHelpers(): void {
+  for (let h = 1; h < threadCount; h++) {
+    const ready = helperLine(h) + READY;
+    if (atomic.load<i32>(ready) == 0) awaitChange(ready, 0, ctrl + MAIN_SLEEPING, WAIT_LIMIT);
+  }
+}
+
+/**
+ * The excitatory update of the whole layer, split over the threads; crossings go to `out` in
+ * neuron order. `input` = 0: fused current synapses (the step's input summed from `rows`).
+ */
+export function excStep(fused: bool, nrows: i32, uniform: f32, hSelf: f32, learning: bool, inhib: bool, input: usize, out: usize): i32 {
+  const end = <usize>stride << 2;
+  if (threadCount == 1) {
+    return fused
+      ? stepExcFused(nrows, uniform, learning, inhib, 0, end, out)
+      : stepExcBuffered(input, uniform, hSelf, learning, inhib, 0, end, out);
+  }
+  store<i32>(ctrl + NROWS, nrows);
+  store<f32>(ctrl + UNIFORM, uniform);
+  store<f32>(ctrl + HSELF, hSelf);
+  store<i32>(ctrl + FLAGS, (learning ? 1 : 0) | (inhib ? 2 : 0) | (fused ? 4 : 0));
+  store<usize>(ctrl + INPUT, input);
+  ownOut = out;
+  runJob(JOB_EXC);
+  let n = ownCount;
+  for (let h = 1; h < threadCount; h++) {
+    const c = load<i32>(helperLine(h) + COUNT);
+    const src = crossedBy + <usize>h * (<usize>stride << 2);
+    for (let a = 0; a < c; a++) store<i32>(out + (<usize>(n + a) << 2), load<i32>(src + (<usize>a << 2)));
+    n += c;
+  }
+  return n;
+}
+
+/**
+ * Input spikes `list[0..count)` (u16 indices) of this step enter the delay lines: input i reaches
+ * neuron j at ring slot (next + D_ij) mod ringSlots, carrying W_ij.
+ */
+export function scatterInputs(list: usize, count: i32, next: i32): void {
+  if (count == 0) return;
+  if (threadCount == 1) {
+    scatterRange(list, count, next, 0, <usize>stride << 2);
+    return;
+  }
+  store<usize>(ctrl + SCATTER_LIST, list);
+  store<i32>(ctrl + SCATTER_COUNT, count);
+  store<i32>(ctrl + SCATTER_NEXT, next);
+  runJob(JOB_SCATTER);
+}
+
+function scatterRange(list: usize, count: i32, next: i32, from: usize, to: usize): void {
+  const slotBytes = <usize>stride << 2;
+  const j0 = <i32>(from >> 2);
+  const j1 = min(<i32>(to >> 2), neurons);
+  for (let r = 0; r < count; r++) {
+    const i = <usize>load<u16>(list + (<usize>r << 1));
+    const row = weights + ((i * <usize>stride) << 2);
+    const d = delays + i * <usize>stride;
+    for (let j = j0; j < j1; j++) {
+      // 1 + D ≤ ringSlots − 1, so one wrap at most.
+      let slot = next + <i32>load<u8>(d + <usize>j);
+      if (slot >= ringSlots) slot -= ringSlots;
+      const e = ring + <usize>slot * slotBytes + (<usize>j << 2);
+      store<f32>(e, load<f32>(e) + load<f32>(row + (<usize>j << 2)));
+    }
+  }
+}
+
+/** Thread 0: tells the helpers to return. */
+export function stopHelpers(): void {
+  if (threadCount > 1) runJob(JOB_EXIT);
+}
+
+/** The host marks a helper that failed to start, so thread 0 stops waiting for it. */
+export function failedFlag(): usize {
+  return ctrl + FAILED;
+}

@@ -1,0 +1,128 @@
+/**
+ * One network on several threads (src/engine/assembly/threads.ts): the same bits for any thread
+ * count on every path the split touches (the fused current-synapse step, the buffered
+ * conductance step, delay scatter, state carried between samples, learning on and off, uneven
+ * shares), through checkpoint and resume, and helpers that end when the network closes.
+ */
+import { once } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createRecording, engineThreadsFor, Network, type NetworkSpec } from '../../src/engine/network.js';
+import { resolveDefinition } from '../../src/experiment/presets.js';
+import { runExperiment } from '../../src/experiment/run.js';
+import type { ExperimentEvent } from '../../src/experiment/events.js';
+import { compileDefinition } from '../../src/experiment/topology.js';
+import { loadMnist, type MnistData } from '../../src/io/mnist.js';
+
+const INPUTS = 784;
+let mnist: MnistData;
+beforeAll(() => {
+  mnist = loadMnist();
+});
+
+function image(k: number): Uint8Array {
+  return mnist.train.images.subarray(k * INPUTS, (k + 1) * INPUTS);
+}
+
+function spec(request: Record<string, unknown>): NetworkSpec {
+  return compileDefinition(resolveDefinition({ train: 100, test: 10, ...request })).spec;
+}
+
+/** Everything a run of `samples` samples leaves behind, per sample and at the end. */
+function trace(s: NetworkSpec, threads: number, samples: number, learnUntil: number) {
+  const net = new Network(s, undefined, threads);
+  try {
+    const perSample: string[] = [];
+    for (let k = 0; k < samples; k++) {
+      const rec = createRecording([0, 1, Math.min(s.neurons - 1, 17)]);
+      const spikes = net.runSample(image(k), k < learnUntil, k % 3 === 0 ? rec : null);
+      perSample.push(`${spikes}:${Array.from(net.counts).join(',')}:${rec.excitatory.join(',')}:${rec.voltage.join(',')}`);
+    }
+    const st = net.getState();
+    return {
+      perSample,
+      weights: new Uint32Array(st.weights.buffer.slice(0)),
+      theta: new Uint32Array(st.theta.buffer.slice(0)),
+      prng: Array.from(st.prng),
+      carried: st.carried ? Array.from(st.carried) : null,
+    };
+  } finally {
+    net.close();
+  }
+}
+
+function expectSame(a: ReturnType<typeof trace>, b: ReturnType<typeof trace>, what: string): void {
+  expect(b.perSample, `${what}: spikes, counts, rasters, voltages`).toEqual(a.perSample);
+  expect(b.prng, `${what}: PRNG`).toEqual(a.prng);
+  let bad = -1;
+  for (let i = 0; i < a.weights.length && bad < 0; i++) if (a.weights[i] !== b.weights[i]) bad = i;
+  expect(bad, `${what}: first weight that differs`).toBe(-1);
+  expect(Array.from(b.theta), `${what}: theta`).toEqual(Array.from(a.theta));
+  expect(b.carried, `${what}: carried state`).toEqual(a.carried);
+}
+
+describe('a network on several threads', () => {
+  it('diehl-cook-2015 (fused current synapses): same bits on 1, 2 and 3 threads, learning on and off', () => {
+    // 100 neurons = 7 blocks of 16: 3 threads get uneven shares.
+    const s = spec({ preset: 'diehl-cook-2015', neurons: 100, seed: 3 });
+    const one = trace(s, 1, 12, 9);
+    expectSame(one, trace(s, 2, 12, 9), '2 threads');
+    expectSame(one, trace(s, 3, 12, 9), '3 threads');
+  });
+
+  it('diehl-cook-2015-original (conductances, delays, state carried between samples): same bits on 1 and 2 threads', () => {
+    const s = spec({ preset: 'diehl-cook-2015-original', neurons: 48, seed: 5 });
+    expect(s.dense.delay).not.toBeNull();
+    expect(s.resetBetweenSamples).toBe(false);
+    const one = trace(s, 1, 5, 4);
+    expectSame(one, trace(s, 2, 5, 4), '2 threads');
+  });
+
+  it('more threads than blocks, no inhibitory layer, every crossing a spike: same bits', () => {
+    const base = spec({ preset: 'diehl-cook-2015', neurons: 20, seed: 9 });
+    const s: NetworkSpec = { ...base, inhibitory: null, excitatory: { ...base.excitatory, oneSpikePerStep: false } };
+    const one = trace(s, 1, 6, 6);
+    expectSame(one, trace(s, 4, 6, 6), '4 threads on 2 blocks');
+  });
+
+  it('an experiment on 2 threads, stopped at a checkpoint and resumed on 1, ends where one uninterrupted thread does', async () => {
+    const def = resolveDefinition({ preset: 'diehl-cook-2015', neurons: 64, train: 300, test: 50, seed: 11, checkpointEvery: 100 });
+    const quiet = { emit: () => {}, yieldEveryMs: 1e9 };
+    const whole = await runExperiment(def, { ...quiet, threads: 1 });
+    let checkpoint: Uint8Array | null = null;
+    const first = await runExperiment(def, {
+      ...quiet,
+      threads: 2,
+      emit: (e: ExperimentEvent) => {
+        if (e.type === 'checkpoint') checkpoint = e.state;
+      },
+      shouldStop: (done) => done >= 150,
+    });
+    expect(first.cancelled).toBe(true);
+    expect(checkpoint).not.toBeNull();
+    const resumed = await runExperiment(def, { ...quiet, threads: 1, resumeFrom: checkpoint! });
+    expect(resumed.weightsSha256).toBe(whole.weightsSha256);
+    expect(resumed.accuracy).toEqual(whole.accuracy);
+    const twoThreads = await runExperiment(def, { ...quiet, threads: 2 });
+    expect(twoThreads.weightsSha256).toBe(whole.weightsSha256);
+  });
+
+  it('close() ends the helper threads', async () => {
+    const net = new Network(spec({ preset: 'diehl-cook-2015', neurons: 64, seed: 1 }), undefined, 3);
+    net.runSample(image(0), true);
+    const helpers = (net as unknown as { helpers: Worker[] }).helpers;
+    expect(helpers).toHaveLength(2);
+    const exits = helpers.map((w) => once(w, 'exit'));
+    net.close();
+    await Promise.all(exits);
+    expect(() => net.runSample(image(1), true)).toThrow();
+  });
+
+  it('a budget splits only networks large enough to gain', () => {
+    expect(engineThreadsFor(100, 8)).toBe(1);
+    expect(engineThreadsFor(1600, 8)).toBe(1);
+    expect(engineThreadsFor(6400, 8)).toBe(2);
+    expect(engineThreadsFor(6400, 1)).toBe(1);
+    expect(engineThreadsFor(200_000, 64)).toBe(32);
+  });
+});
