@@ -6,9 +6,13 @@
  * and our speed as a ratio to the reference. Then the samples/s of the other models and rules
  * (no reference has them).
  *
- *   npm run bench                      # default sizes, then the models
+ * Then one network on 2 threads against 1 (1,600 and 6,400 neurons, interleaved), the cost of a
+ * step's hand-off between threads, and what that predicts for more cores.
+ *
+ *   npm run bench                      # default sizes, threads, then the models
  *   npm run bench -- --repeats 3 --neurons 100
  *   npm run bench -- --models-only
+ *   npm run bench -- --threads-only
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync } from 'node:fs';
@@ -34,15 +38,58 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-async function ours(neurons: number, train: number, test: number, seed: number): Promise<Measure> {
-  return measure({ preset: 'diehl-cook-2015', neurons, train, test, seed });
+async function ours(neurons: number, train: number, test: number, seed: number, threads = 1): Promise<Measure> {
+  return measure({ preset: 'diehl-cook-2015', neurons, train, test, seed }, () => {}, threads);
 }
 
-async function measure(request: Record<string, unknown>, patch: (d: ExperimentDefinition) => void = () => {}): Promise<Measure> {
+async function measure(request: Record<string, unknown>, patch: (d: ExperimentDefinition) => void = () => {}, threads = 1): Promise<Measure> {
   const def = resolveDefinition({ ...request, checkpointEvery: 0, stream: { spikesEvery: 0, weightsEvery: 0 } });
   patch(def);
-  const r = await runExperiment(def, { emit: () => {}, yieldEveryMs: 1e9 });
+  const r = await runExperiment(def, { emit: () => {}, yieldEveryMs: 1e9, threads });
   return { train: r.train.samplesPerSec, test: r.test.samplesPerSec };
+}
+
+/**
+ * 2 threads against 1 on the same workload, interleaved; then the hand-off cost per step (a
+ * 16-neuron network has almost no work to split, so 2 threads minus 1 is the hand-off), and the
+ * speed-up it predicts for T threads: t(T) = (1 − f)·t1 + f·t1/T + c, with the split fraction f
+ * solved from the measured t(2).
+ */
+async function threadScaling(repeats: number, sizes: { neurons: number; train: number; test: number }[]): Promise<void> {
+  const steps = 250;
+  const small: Measure[][] = [[], []];
+  for (let k = 0; k < repeats; k++)
+    for (const t of [1, 2]) small[t - 1].push(await ours(16, 2000, 2000, k, t));
+  const perStep = (m: Measure[]) => 1e6 / median(m.map((x) => x.test)) / steps;
+  const handoffUs = perStep(small[1]) - perStep(small[0]);
+  console.log(`hand-off between 2 threads: ${handoffUs.toFixed(2)} µs per step (16 neurons, learning off, 2 threads − 1)`);
+  const rows: Record<string, unknown>[] = [];
+  for (const { neurons, train, test } of sizes) {
+    await ours(neurons, Math.min(200, train), 50, 99, 2); // warm-up
+    const one: Measure[] = [];
+    const two: Measure[] = [];
+    for (let k = 0; k < repeats; k++) {
+      one.push(await ours(neurons, train, test, k, 1));
+      two.push(await ours(neurons, train, test, k, 2));
+    }
+    const t1 = 1e6 / median(one.map((m) => m.train)) / steps;
+    const t2 = 1e6 / median(two.map((m) => m.train)) / steps;
+    const f = Math.min(1, Math.max(0, (2 * (t1 - t2 + handoffUs)) / t1));
+    const predict = (T: number) => Number((t1 / ((1 - f) * t1 + (f * t1) / T + handoffUs)).toFixed(2));
+    const row = {
+      neurons,
+      '1 thread train/s': Math.round(median(one.map((m) => m.train))),
+      '2 threads train/s': Math.round(median(two.map((m) => m.train))),
+      'speed-up train': Number((t1 / t2).toFixed(2)),
+      'speed-up test': Number((median(two.map((m) => m.test)) / median(one.map((m) => m.test))).toFixed(2)),
+      'µs/step (1 thread)': Number(t1.toFixed(2)),
+      'split fraction': Number(f.toFixed(2)),
+      'model 4 / 8 / 16 threads': `${predict(4)} / ${predict(8)} / ${predict(16)}`,
+    };
+    rows.push(row);
+    console.log(`threads N=${neurons}: ${JSON.stringify(row)}`);
+  }
+  console.table(rows);
 }
 
 type Dense = Extract<ExperimentDefinition['connections'][number], { type: 'dense' }>;
@@ -107,10 +154,17 @@ async function main(): Promise<void> {
       'no-reference': { type: 'boolean' },
       'models-only': { type: 'boolean' },
       'no-models': { type: 'boolean' },
+      'no-threads': { type: 'boolean' },
+      'threads-only': { type: 'boolean' },
     },
   });
   const repeats = Number(values.repeats);
   if (values['models-only']) return models(Math.min(repeats, 3));
+  const threadSizes = [
+    { neurons: 1600, train: 1500, test: 600 },
+    { neurons: 6400, train: 400, test: 200 },
+  ];
+  if (values['threads-only']) return threadScaling(repeats, threadSizes);
   const sizes = values.neurons
     ? [{ neurons: Number(values.neurons), train: 10000, test: 5000 }]
     : [
@@ -151,6 +205,7 @@ async function main(): Promise<void> {
     console.log(`N=${neurons}: ${JSON.stringify(row)}`);
   }
   console.table(rows);
+  if (!values['no-threads'] && !values.neurons) await threadScaling(Math.min(repeats, 3), threadSizes);
   if (!values['no-models'] && !values.neurons) await models(Math.min(repeats, 3));
 }
 
