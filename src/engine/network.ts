@@ -309,16 +309,21 @@ export class Network {
     this.thetaView.fill(Infinity, n);
     k.resetState();
     if (shared) {
-      for (let h = 1; h < this.threads; h++) {
-        const w = new Worker(HELPER_SCRIPT, {
-          eval: true,
-          name: `spikelab-engine-${h}`,
-          workerData: { module, memory: shared, ctrl, index: h, failed: k.failedFlag() },
-        });
-        // An error is also raised in the kernel (FAILED); the event only must not go unhandled.
-        w.on('error', () => {});
-        w.unref();
-        this.helpers.push(w);
+      try {
+        for (let h = 1; h < this.threads; h++) {
+          const w = new Worker(HELPER_SCRIPT, {
+            eval: true,
+            name: `spikelab-engine-${h}`,
+            workerData: { module, memory: shared, ctrl, index: h, failed: k.failedFlag() },
+          });
+          // An error is also raised in the kernel (FAILED); the event only must not go unhandled.
+          w.on('error', () => {});
+          w.unref();
+          this.helpers.push(w);
+        }
+      } catch (e) {
+        for (const w of this.helpers) void w.terminate();
+        throw e;
       }
       orphanedHelpers.register(this, this.helpers, this);
     }
