@@ -222,7 +222,8 @@ const envSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only')
     .default('experiments'),
   WORKER_CONCURRENCY: positiveInt(1),
-  // Threads one experiment's network may use; networks below 3,200 neurons per thread use fewer.
+  // Threads one experiment's network may use; networks below 3,200 neurons per thread use fewer,
+  // and none uses more than the machine's cores.
   ENGINE_THREADS: z.coerce.number().int().positive().max(32).default(1),
   JOB_LOCK_DURATION_MS: positiveInt(30_000),
   JOB_STALLED_INTERVAL_MS: positiveInt(15_000),

@@ -8,6 +8,7 @@
  * Bad arguments print one line and exit with code 2.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import type { ExperimentEvent, ExperimentResult, ProgressEvent, WindowMetricsEvent } from '../experiment/events.js';
@@ -180,6 +181,7 @@ async function train(args: string[]): Promise<void> {
   }
   const threads = values.threads === undefined ? 1 : parseNumber('threads', String(values.threads));
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_ENGINE_THREADS) throw new UsageError(`--threads: an integer from 1 to ${MAX_ENGINE_THREADS}`);
+  if (threads > availableParallelism()) throw new UsageError(`--threads: this machine has ${availableParallelism()} cores; more threads than cores only wait for each other`);
   const bar = new ProgressBar(Boolean(values.quiet));
   let weights: Float32Array | null = null;
   const result = await runExperiment(definition, {

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
@@ -61,6 +61,9 @@ describe('spikelab train', () => {
     expect(resumed.accuracy).toEqual(straight.accuracy);
     const other = lastJson((await spikelab(...small.slice(0, -3), '--seed', '4', '--json')).stdout);
     expect(other.weightsSha256).not.toBe(straight.weightsSha256);
+    // --threads changes where the work runs, not what it computes.
+    const twoThreads = lastJson((await spikelab(...small, '--threads', '2')).stdout);
+    expect(twoThreads.weightsSha256).toBe(straight.weightsSha256);
   });
 
   it.each([
@@ -71,6 +74,8 @@ describe('spikelab train', () => {
     [['train', '--encoder', 'morse'], /^spikelab: encoder: /],
     [['train', '--resume', join(dir, 'missing.bin')], /cannot read checkpoint file/],
     [['fly'], /unknown command "fly"/],
+    [['train', '--threads', '0'], /--threads: an integer from 1 to 32/],
+    [['train', '--threads', String(availableParallelism() + 1)], /--threads: this machine has \d+ cores/],
   ])('rejects %j with one line and exit code 2', async (args, message) => {
     const { code, stderr } = await spikelab(...args);
     expect(code).toBe(2);

@@ -119,10 +119,12 @@ describe('a network on several threads', () => {
   });
 
   it('a budget splits only networks large enough to gain', () => {
-    expect(engineThreadsFor(100, 8)).toBe(1);
-    expect(engineThreadsFor(1600, 8)).toBe(1);
-    expect(engineThreadsFor(6400, 8)).toBe(2);
-    expect(engineThreadsFor(6400, 1)).toBe(1);
-    expect(engineThreadsFor(200_000, 64)).toBe(32);
+    expect(engineThreadsFor(100, 8, 16)).toBe(1);
+    expect(engineThreadsFor(1600, 8, 16)).toBe(1);
+    expect(engineThreadsFor(6400, 8, 16)).toBe(2);
+    expect(engineThreadsFor(6400, 1, 16)).toBe(1);
+    expect(engineThreadsFor(200_000, 64, 64)).toBe(32);
+    // Never more threads than cores.
+    expect(engineThreadsFor(200_000, 8, 2)).toBe(2);
   });
 });
