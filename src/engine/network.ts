@@ -119,8 +119,8 @@ export const MAX_ENGINE_THREADS = 32;
 
 /**
  * Excitatory neurons per thread below which a split does not pay: every step costs two hand-offs
- * between cores (about 0.5 µs each on the 2-vCPU VM of BENCHMARKS.md), and at 1,600 neurons a
- * step's work is a few µs, so two threads ran slower than one; at 6,400, faster.
+ * between cores (0.3–1.4 µs a step on the 2-vCPU VM of BENCHMARKS.md), and at 1,600 neurons a
+ * step's work is about 3 µs, so two threads ran 0.5–1.3× as fast as one; at 6,400, 1.3–1.7×.
  */
 export const NEURONS_PER_THREAD = 3200;
 
