@@ -194,30 +194,25 @@ export function helperStep(h: i32): bool {
   seqSeen = awaitChange(ctrl + SEQ, seqSeen, line + SLEEPING, -1);
   const kind = atomic.load<i32>(ctrl + KIND);
   if (kind == JOB_EXIT) return false;
-  runShare(h, kind);
+  store<i32>(line + COUNT, runShare(h, kind, crossedBy + <usize>h * (<usize>stride << 2)));
   publish(line + DONE, seqSeen, ctrl + MAIN_SLEEPING);
   return true;
 }
 
-function runShare(t: i32, kind: i32): void {
+/** Thread t's share of the current job; an excitatory step's crossings go to `out`, their count is returned. */
+function runShare(t: i32, kind: i32, out: usize): i32 {
   const s0 = load<i32>(ctrl + SHARE0);
   const from = rangeStart(t, s0);
   const to = rangeStart(t + 1, s0);
   if (kind == JOB_SCATTER) {
     scatterRange(load<usize>(ctrl + SCATTER_LIST), load<i32>(ctrl + SCATTER_COUNT), load<i32>(ctrl + SCATTER_NEXT), from, to);
-    return;
+    return 0;
   }
   const flags = load<i32>(ctrl + FLAGS);
   const learning = (flags & 1) != 0;
   const inhib = (flags & 2) != 0;
-  const out = crossedBy + <usize>t * (<usize>stride << 2);
-  let n: i32;
-  if (flags & 4) {
-    n = stepExcFused(load<i32>(ctrl + NROWS), load<f32>(ctrl + UNIFORM), learning, inhib, from, to, out);
-  } else {
-    n = stepExcBuffered(load<usize>(ctrl + INPUT), load<f32>(ctrl + UNIFORM), load<f32>(ctrl + HSELF), learning, inhib, from, to, out);
-  }
-  store<i32>(helperLine(t) + COUNT, n);
+  if (flags & 4) return stepExcFused(load<i32>(ctrl + NROWS), load<f32>(ctrl + UNIFORM), learning, inhib, from, to, out);
+  return stepExcBuffered(load<usize>(ctrl + INPUT), load<f32>(ctrl + UNIFORM), load<f32>(ctrl + HSELF), learning, inhib, from, to, out);
 }
 
 // ---- thread 0 ----
@@ -234,8 +229,7 @@ function runJob(kind: i32): void {
     }
   }
   if (kind == JOB_EXIT) return;
-  if (kind != JOB_SCATTER) runShareOnThread0(kind);
-  else runShare(0, kind);
+  ownCount = runShare(0, kind, ownOut);
   let late = false;
   for (let h = 1; h < threadCount; h++) {
     const done = helperLine(h) + DONE;
@@ -253,15 +247,6 @@ function runJob(kind: i32): void {
 
 let ownCount: i32 = 0;
 let ownOut: usize = 0;
-
-function runShareOnThread0(kind: i32): void {
-  const flags = load<i32>(ctrl + FLAGS);
-  const learning = (flags & 1) != 0;
-  const inhib = (flags & 2) != 0;
-  const to = rangeStart(1, share0);
-  if (flags & 4) ownCount = stepExcFused(load<i32>(ctrl + NROWS), load<f32>(ctrl + UNIFORM), learning, inhib, 0, to, ownOut);
-  else ownCount = stepExcBuffered(load<usize>(ctrl + INPUT), load<f32>(ctrl + UNIFORM), load<f32>(ctrl + HSELF), learning, inhib, 0, to, ownOut);
-}
 
 /** Thread 0 waits until every helper has started (before the first job). */
 export function awaitHelpers(): void {

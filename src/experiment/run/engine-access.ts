@@ -3,7 +3,7 @@
  * of its members it uses, and how its persistent state goes into a checkpoint. Renaming or
  * replacing the engine's network class is one edit here.
  */
-import { createRecording, engineThreadsFor, loadKernelModule, Network, type SampleRecording } from '../../engine/network.js';
+import { createRecording, engineThreadsFor, Network, type SampleRecording } from '../../engine/network.js';
 import type { NetworkSpec, NetworkState, SpikeTrainInput } from '../../engine/network.js';
 import type { StatePart } from './state-part.js';
 
@@ -36,7 +36,7 @@ export interface ExperimentNetwork {
  */
 export function createNetwork(spec: NetworkSpec, threads: number | { budget: number } = 1): ExperimentNetwork {
   const n = typeof threads === 'number' ? threads : engineThreadsFor(spec.neurons, threads.budget);
-  return n > 1 ? new Network(spec, undefined, n) : new Network(spec, loadKernelModule());
+  return new Network(spec, undefined, n);
 }
 
 /** Puts trained weights and θ into a fresh network (for classification); its PRNG stays seeded. */
