@@ -262,18 +262,6 @@ export class Network {
     const preMode = preAdditive ? 1 : tabulated ? 0 : 2;
     const table = tabulated ?? Float32Array.of(1);
     k.allocate(spec.inputs, n, spec.steps, delay ? maxDelay + 2 : 0, table.length);
-    const ctrl = k.setThreads(this.threads);
-    this.carriedBytes = spec.resetBetweenSamples ? 0 : k.carriedStateBytes();
-    this.carriedPtr = spec.resetBetweenSamples ? 0 : k.scratch(this.carriedBytes);
-    // No allocation after this point: the views below stay attached.
-    this.paddedNeurons = this.global('stride');
-    this.weightsView = this.f32('weights', spec.inputs * this.paddedNeurons);
-    this.thetaView = this.f32('theta', this.paddedNeurons);
-    this.counts = new Int32Array(this.memory.buffer, this.global('counts'), n);
-    this.imageView = new Uint8Array(this.memory.buffer, this.global('image'), spec.inputs);
-    this.delaysView = delay ? new Uint8Array(this.memory.buffer, this.global('delays'), spec.inputs * this.paddedNeurons) : null;
-    this.f32('preTraceTable', table.length).set(table);
-
     const e = spec.excitatory;
     this.setLayer(0, e, e.adaptive ? decayFactor(dt, e.tauThetaMs) : 1, e.adaptive ? e.thetaPlusMv : 0);
     if (spec.inhibitory) this.setLayer(1, spec.inhibitory, 1, 0);
@@ -299,6 +287,18 @@ export class Network {
       decayFactor(dt, rule?.postTauMs ?? e.traceTauMs),
       rule?.post2TauMs !== undefined ? decayFactor(dt, rule.post2TauMs) : 1,
     );
+    // After the parameters: helpers adopt the values saved here.
+    const ctrl = k.setThreads(this.threads);
+    this.carriedBytes = spec.resetBetweenSamples ? 0 : k.carriedStateBytes();
+    this.carriedPtr = spec.resetBetweenSamples ? 0 : k.scratch(this.carriedBytes);
+    // No allocation after this point: the views below stay attached.
+    this.paddedNeurons = this.global('stride');
+    this.weightsView = this.f32('weights', spec.inputs * this.paddedNeurons);
+    this.thetaView = this.f32('theta', this.paddedNeurons);
+    this.counts = new Int32Array(this.memory.buffer, this.global('counts'), n);
+    this.imageView = new Uint8Array(this.memory.buffer, this.global('image'), spec.inputs);
+    this.delaysView = delay ? new Uint8Array(this.memory.buffer, this.global('delays'), spec.inputs * this.paddedNeurons) : null;
+    this.f32('preTraceTable', table.length).set(table);
 
     const stride = this.paddedNeurons;
     initWeights(this.weightsView, spec.inputs, n, stride, spec.dense.init, () => this.rng.nextFloat24());

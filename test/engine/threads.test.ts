@@ -11,6 +11,7 @@ import { createRecording, engineThreadsFor, Network, type NetworkSpec } from '..
 import { resolveDefinition } from '../../src/experiment/presets.js';
 import { runExperiment } from '../../src/experiment/run.js';
 import type { ExperimentEvent } from '../../src/experiment/events.js';
+import type { ExperimentDefinition } from '../../src/experiment/schema.js';
 import { compileDefinition } from '../../src/experiment/topology.js';
 import { loadMnist, type MnistData } from '../../src/io/mnist.js';
 
@@ -24,9 +25,16 @@ function image(k: number): Uint8Array {
   return mnist.train.images.subarray(k * INPUTS, (k + 1) * INPUTS);
 }
 
-function spec(request: Record<string, unknown>): NetworkSpec {
-  return compileDefinition(resolveDefinition({ train: 100, test: 10, ...request })).spec;
+function spec(request: Record<string, unknown>, patch: (d: ExperimentDefinition) => void = () => {}): NetworkSpec {
+  const def = resolveDefinition({ train: 100, test: 10, ...request });
+  patch(def);
+  return compileDefinition(def).spec;
 }
+
+type Dense = Extract<ExperimentDefinition['connections'][number], { type: 'dense' }>;
+const plasticity = (rule: Dense['plasticity']) => (d: ExperimentDefinition) => {
+  (d.connections.find((c) => c.type === 'dense') as Dense).plasticity = rule;
+};
 
 /** Everything a run of `samples` samples leaves behind, per sample and at the end. */
 function trace(s: NetworkSpec, threads: number, samples: number, learnUntil: number) {
@@ -76,6 +84,24 @@ describe('a network on several threads', () => {
     expect(s.resetBetweenSamples).toBe(false);
     const one = trace(s, 1, 5, 4);
     expectSame(one, trace(s, 2, 5, 4), '2 threads');
+  });
+
+  it('every learning rule: plasticity and normalization, applied by the thread that owns each column, give the same bits on 1 and 3 threads', () => {
+    const rules: Dense['plasticity'][] = [
+      { rule: 'weight-dependent-post-pre', nuPre: 1e-3, nuPost: 1e-2 },
+      { rule: 'stdp', aPlus: 0.01, aMinus: 2e-3, tauPlusMs: 20, tauMinusMs: 20, pairing: 'all-to-all' },
+      { rule: 'stdp', aPlus: 0.01, aMinus: 2e-3, tauPlusMs: 20, tauMinusMs: 20, pairing: 'nearest' },
+      { rule: 'diehl-cook', nuPre: 1e-3, nuPost: 1e-2, tauPreMs: 20, tauPost1Ms: 20, tauPost2Ms: 40 },
+      { rule: 'power-law', nu: 1e-3, xTarget: 0.4, mu: 0.2, tauPreMs: 20 },
+    ];
+    for (const rule of rules) {
+      // 100 neurons, several spikes per step: columns of every thread change in one step.
+      const base = spec({ preset: 'diehl-cook-2015', neurons: 100, seed: 4 }, plasticity(rule));
+      const s: NetworkSpec = { ...base, excitatory: { ...base.excitatory, oneSpikePerStep: false } };
+      const one = trace(s, 1, 6, 6);
+      expect(one.perSample.some((x) => !x.startsWith('0:')), `${rule?.rule}: spikes`).toBe(true);
+      expectSame(one, trace(s, 3, 6, 6), `${rule?.rule} ${rule && 'pairing' in rule ? rule.pairing : ''}, 3 threads`);
+    }
   });
 
   it('more threads than blocks, no inhibitory layer, every crossing a spike: same bits', () => {

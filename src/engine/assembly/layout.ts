@@ -63,6 +63,9 @@ export let touched: usize = 0; // i32 [stride] columns changed by plasticity in 
 export let touchedMember: usize = 0; // u8 [stride]
 export let depColumns: usize = 0; // i32 [stride]
 export let depAmounts: usize = 0; // f32 [stride]
+export let potColumns: usize = 0; // i32 [stride] columns spiking at the planned step
+export let potAmounts: usize = 0; // f32 [stride] their depression amount y1·coefficient
+export let potY2: usize = 0; // f32 [stride] their second trace before the spike
 export let rows: usize = 0; // i32 [inputs]: addresses of the weight rows of the inputs spiking now
 // input traces
 export let preLast: usize = 0; // i32 [inputs], step of the last spike, −1 never
@@ -124,6 +127,9 @@ export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, t
   touchedMember = allocZeroed(sb);
   depColumns = allocZeroed(s);
   depAmounts = allocZeroed(s);
+  potColumns = allocZeroed(s);
+  potAmounts = allocZeroed(s);
+  potY2 = allocZeroed(s);
   rows = allocZeroed(nInputs * 4);
   preLast = allocZeroed(nInputs * 4);
   preTrace = allocZeroed(nInputs * 4);
@@ -141,7 +147,8 @@ export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, t
 }
 
 /**
- * What a helper thread's share of a step reads (threads.ts): thread 0 saves it at `p`, helpers
+ * What a helper thread's share of a step reads (threads.ts: its neurons' update and delay lines, its
+ * columns' plasticity and normalization): thread 0 saves it at `p`, helpers
  * load it, so every instance on the shared memory sees one layout.
  */
 export function adoptArrays(p: usize, save: bool): void {
@@ -161,6 +168,18 @@ export function adoptArrays(p: usize, save: bool): void {
     store<usize>(p, weights, 48);
     store<usize>(p, delays, 52);
     store<usize>(p, ring, 56);
+    store<i32>(p, inputs, 60);
+    store<i32>(p, traceTableLength, 64);
+    store<usize>(p, preTraceTable, 68);
+    store<usize>(p, preLast, 72);
+    store<usize>(p, preTrace, 76);
+    store<usize>(p, preActive, 80);
+    store<usize>(p, depColumns, 84);
+    store<usize>(p, depAmounts, 88);
+    store<usize>(p, potColumns, 92);
+    store<usize>(p, potAmounts, 96);
+    store<usize>(p, potY2, 100);
+    store<usize>(p, touched, 104);
     return;
   }
   stride = load<i32>(p, 0);
@@ -178,4 +197,16 @@ export function adoptArrays(p: usize, save: bool): void {
   weights = load<usize>(p, 48);
   delays = load<usize>(p, 52);
   ring = load<usize>(p, 56);
+  inputs = load<i32>(p, 60);
+  traceTableLength = load<i32>(p, 64);
+  preTraceTable = load<usize>(p, 68);
+  preLast = load<usize>(p, 72);
+  preTrace = load<usize>(p, 76);
+  preActive = load<usize>(p, 80);
+  depColumns = load<usize>(p, 84);
+  depAmounts = load<usize>(p, 88);
+  potColumns = load<usize>(p, 92);
+  potAmounts = load<usize>(p, 96);
+  potY2 = load<usize>(p, 100);
+  touched = load<usize>(p, 104);
 }

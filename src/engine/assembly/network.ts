@@ -8,7 +8,8 @@
  *   5. plasticity (learning only)
  *   6. input spikes enter the delay lines (after plasticity, so a zero delay equals none)
  *
- * then, after a learning sample, normalization of the columns plasticity touched.
+ * then, after a learning sample, normalization of the columns plasticity touched. Step 5 plans the
+ * weight changes; the owners of the columns apply them at the next job on the layer (plasticity.ts).
  */
 import { below } from './prng';
 import {
@@ -21,10 +22,10 @@ import {
   exc, hasInh, inh, norm, oneSpike, resetBetweenSamples, restSteps, rule, RULE_NONE, SYNAPSE_CURRENT, wEI, wIE,
 } from './params';
 import { activateInh, gatherRows, inhSpikeCount, stepInh } from './neurons';
-import { excStep, scatterInputs } from './threads';
+import { excStep, flushPlasticity, normalizeColumns, scatterInputs } from './threads';
 import {
-  clampAll, clearPostTraces, clearPreTraces, clearTouched, decayPostTraces, decayPreTraces, depress, normalizeAllColumns,
-  normalizeTouched, postActiveCount, preActiveCount, setActiveCounts, postSpike, potentiate, preSpike, pruneNearestPreTraces, markTouched,
+  clampAll, clearPostTraces, clearPreTraces, clearTouched, decayPostTraces, decayPreTraces, planPlasticity, postActiveCount,
+  preActiveCount, setActiveCounts, postSpike, preSpike, pruneNearestPreTraces, markTouched,
 } from './plasticity';
 import { preExplicit } from './params';
 
@@ -95,6 +96,7 @@ export function runSample(nSteps: i32, bucket: i32, learning: bool, record: bool
     total += step(t, inputOn, bucket, learning, plastic, record && inputOn, nVoltage);
   }
   if (!resetBetweenSamples && ringSlots == 0 && nrows > 0) {
+    flushPlasticity();
     gatherRows(nrows);
     nrows = 0;
     inputGathered = true;
@@ -178,10 +180,7 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
   }
 
   // 5. Plasticity.
-  if (plastic && postActiveCount > 0) {
-    depress(nIn);
-    for (let a = 0; a < nExc; a++) potentiate(load<i32>(excSpiking + (<usize>a << 2)), now);
-  }
+  if (plastic && postActiveCount > 0) planPlasticity(nIn, excSpiking, nExc, now);
 
   // 6. Delay lines.
   if (ringSlots > 0) scatterInputs(base, nIn, (now % ringSlots) + 1);
@@ -202,6 +201,7 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
 }
 
 function gatherRowsInto(): void {
+  flushPlasticity();
   gatherRows(nrows);
 }
 
@@ -226,12 +226,10 @@ function recordStep(t: i32, nExc: i32, nInh: i32, nVoltage: i32): void {
 
 function endLearningSample(): void {
   if (norm > 0) {
-    if (normalizeAll) {
-      needClamp = normalizeAllColumns(norm);
-      normalizeAll = false;
-    } else {
-      needClamp = normalizeTouched(norm);
-    }
+    needClamp = normalizeColumns(normalizeAll);
+    normalizeAll = false;
+  } else {
+    flushPlasticity();
   }
   if (resetBetweenSamples && restSteps > 0) {
     // Between reset samples only θ's decay survives.

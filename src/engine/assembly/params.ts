@@ -41,15 +41,36 @@ export class Layer {
 export let exc: Layer = new Layer();
 export let inh: Layer = new Layer();
 
-/** Thread 0 saves the layers' addresses at `p`; a helper thread loads them (threads.ts). */
+/**
+ * Thread 0 saves the layers' addresses and what a helper's plasticity and normalization read at
+ * `p` (after setRule and setNetwork); a helper thread loads them (threads.ts).
+ */
 export function adoptLayers(p: usize, save: bool): void {
   if (save) {
     store<usize>(p, changetype<usize>(exc), 0);
     store<usize>(p, changetype<usize>(inh), 4);
+    store<i32>(p, rule, 8);
+    store<f32>(p, depCoef, 12);
+    store<f32>(p, potCoef, 16);
+    store<f32>(p, xTarget, 20);
+    store<f64>(p, mu, 24);
+    store<f32>(p, wMin, 32);
+    store<f32>(p, wMax, 36);
+    store<i32>(p, preExplicit ? 1 : 0, 40);
+    store<f64>(p, norm, 48);
     return;
   }
   exc = changetype<Layer>(load<usize>(p, 0));
   inh = changetype<Layer>(load<usize>(p, 4));
+  rule = load<i32>(p, 8);
+  depCoef = load<f32>(p, 12);
+  potCoef = load<f32>(p, 16);
+  xTarget = load<f32>(p, 20);
+  mu = load<f64>(p, 24);
+  wMin = load<f32>(p, 32);
+  wMax = load<f32>(p, 36);
+  preExplicit = load<i32>(p, 40) != 0;
+  norm = load<f64>(p, 48);
 }
 export let hasInh: bool = false;
 export let oneSpike: bool = false;

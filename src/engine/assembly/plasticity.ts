@@ -22,8 +22,8 @@
  * explicitly for the neurons in `postActive`.
  */
 import {
-  depAmounts, depColumns, neurons, post1, post2, post2Before, postActive, postMember, preActive, preLast, preMember, preTrace,
-  preTraceTable, rows, spikingNow, stride, touched, touchedMember, traceTableLength, weights, inputs,
+  depAmounts, depColumns, neurons, post1, post2, post2Before, postActive, postMember, potAmounts, potColumns, potY2, preActive,
+  preLast, preMember, preTrace, preTraceTable, rows, spikingNow, stride, touched, touchedMember, traceTableLength, weights, inputs,
 } from './layout';
 import {
   depCoef, FLUSH, mu, post1Decay, post2Decay, postAdditive, potCoef, preAdditive, preDecay, preExplicit, rule, RULE_DIEHL_COOK, RULE_NONE,
@@ -180,57 +180,106 @@ function hasDepression(): bool {
   return x * potCoef;
 }
 
+// ---- a step's plasticity: planned on thread 0, applied by the owner of each column ----
+//
+// Thread 0 plans a step's updates (which columns, by how much) where the step order puts
+// plasticity; the weights change at the start of the next job on the layer (the delay-line
+// scatter, the next step's excitatory update, or the end of the sample), each thread changing its
+// own columns. No weight is read in between, and every entry receives the same operations in the
+// same order, so the bits do not depend on who applies them; a helper's columns stay in its cache.
+
+/** A planned step waits to be applied; its sizes and step. */
+export let planPending: bool = false;
+export let planDep: i32 = 0;
+export let planPot: i32 = 0;
+export let planNow: i32 = 0;
+export let planRows: i32 = 0;
+
+export function planDone(): void {
+  planPending = false;
+}
+
 /**
- * Depression by the `nrows` inputs spiking now (their rows in `rows`) of every column with a
- * non-zero post trace, except the columns spiking now (their entries are updated by `potentiate`,
- * depression first). Only the lower bound can be crossed.
+ * Plans the plasticity of step `now`: depression by the `nrows` inputs spiking now (their rows in
+ * `rows`) of every column with a non-zero post trace except the `nSpiking` columns spiking now
+ * (list at `spiking`), which are potentiated (with their depression by inputs spiking now first).
  */
-export function depress(nrows: i32): void {
-  if (!hasDepression() || nrows == 0) return;
+export function planPlasticity(nrows: i32, spiking: usize, nSpiking: i32, now: i32): void {
   let m = 0;
-  for (let a = 0; a < postActiveCount; a++) {
-    const j = load<i32>(postActive + (<usize>a << 2));
-    if (load<u8>(spikingNow + <usize>j) != 0) continue;
-    store<i32>(depColumns + (<usize>m << 2), j);
-    store<f32>(depAmounts + (<usize>m << 2), load<f32>(post1 + (<usize>j << 2)) * depCoef);
-    m++;
+  if (hasDepression() && nrows > 0) {
+    for (let a = 0; a < postActiveCount; a++) {
+      const j = load<i32>(postActive + (<usize>a << 2));
+      if (load<u8>(spikingNow + <usize>j) != 0) continue;
+      store<i32>(depColumns + (<usize>m << 2), j);
+      store<f32>(depAmounts + (<usize>m << 2), load<f32>(post1 + (<usize>j << 2)) * depCoef);
+      m++;
+      markTouched(j);
+    }
+  }
+  for (let a = 0; a < nSpiking; a++) {
+    const o = <usize>a << 2;
+    const j = load<i32>(spiking + o);
+    store<i32>(potColumns + o, j);
+    store<f32>(potAmounts + o, load<f32>(post1 + (<usize>j << 2)) * depCoef);
+    store<f32>(potY2 + o, load<f32>(post2Before + (<usize>j << 2)));
     markTouched(j);
   }
-  if (m == 0) return;
+  planDep = m;
+  planPot = nSpiking;
+  planNow = now;
+  planRows = nrows;
+  planPending = m > 0 || nSpiking > 0;
+}
+
+/**
+ * Applies a plan to the columns in [j0, j1): `dep` depressed columns over the `nrows` rows in
+ * `rows`, `pot` potentiated columns at step `now` over the `pre` inputs in `preActive`.
+ */
+export function applyPlasticity(j0: i32, j1: i32, dep: i32, pot: i32, now: i32, nrows: i32, pre: i32): void {
+  if (dep > 0) depress(j0, j1, dep, nrows);
+  for (let a = 0; a < pot; a++) {
+    const o = <usize>a << 2;
+    const j = load<i32>(potColumns + o);
+    if (j >= j0 && j < j1) potentiate(j, now, load<f32>(potAmounts + o), load<f32>(potY2 + o), pre);
+  }
+}
+
+/** Depression of the planned columns in [j0, j1). Only the lower bound can be crossed. */
+function depress(j0: i32, j1: i32, m: i32, nrows: i32): void {
   const lo = wMin;
   const rowsEnd = rows + (<usize>nrows << 2);
-  const colsEnd = <usize>m << 2;
   // The rule is fixed for the run: one loop per form, so the inner loop has no branch on it.
-  if (rule == RULE_WEIGHT_DEPENDENT) {
-    for (let r = rows; r < rowsEnd; r += 4) {
-      const base = <usize>load<i32>(r);
-      for (let a: usize = 0; a < colsEnd; a += 4) {
-        const e = base + (<usize>load<i32>(depColumns + a) << 2);
+  const weightDependent = rule == RULE_WEIGHT_DEPENDENT;
+  for (let a = 0; a < m; a++) {
+    const j = load<i32>(depColumns + (<usize>a << 2));
+    if (j < j0 || j >= j1) continue;
+    const amount = load<f32>(depAmounts + (<usize>a << 2));
+    const column = <usize>j << 2;
+    if (weightDependent) {
+      for (let r = rows; r < rowsEnd; r += 4) {
+        const e = <usize>load<i32>(r) + column;
         const w0 = load<f32>(e);
-        const w = w0 - load<f32>(depAmounts + a) * (w0 - lo);
+        const w = w0 - amount * (w0 - lo);
         store<f32>(e, w < lo ? lo : w);
       }
-    }
-    return;
-  }
-  for (let r = rows; r < rowsEnd; r += 4) {
-    const base = <usize>load<i32>(r);
-    for (let a: usize = 0; a < colsEnd; a += 4) {
-      const e = base + (<usize>load<i32>(depColumns + a) << 2);
-      const w = load<f32>(e) - load<f32>(depAmounts + a);
-      store<f32>(e, w < lo ? lo : w);
+    } else {
+      for (let r = rows; r < rowsEnd; r += 4) {
+        const e = <usize>load<i32>(r) + column;
+        const w = load<f32>(e) - amount;
+        store<f32>(e, w < lo ? lo : w);
+      }
     }
   }
 }
 
-/** Potentiation of column j (spiking at step `now`), with this step's depression of inputs spiking now first. */
-export function potentiate(j: i32, now: i32): void {
-  markTouched(j);
+/**
+ * Potentiation of column j (spiking at step `now`; `amount` its depression of inputs spiking now,
+ * applied first; `y2` its second trace before the spike) over the `pre` inputs in `preActive`.
+ */
+function potentiate(j: i32, now: i32, amount: f32, y2: f32, pre: i32): void {
   const lo = wMin;
   const hi = wMax;
   const dep = hasDepression();
-  const amount = load<f32>(post1 + (<usize>j << 2)) * depCoef;
-  const y2 = load<f32>(post2Before + (<usize>j << 2));
   const rowBytes = <usize>stride << 2;
   const column = weights + (<usize>j << 2);
   if (rule == RULE_POWER_LAW) {
@@ -247,7 +296,7 @@ export function potentiate(j: i32, now: i32): void {
     // The common case (BindsNET's PostPre, nearest-spike STDP): x from the trace table, w + x·A.
     const pot = potCoef;
     const len = traceTableLength;
-    for (let q = 0; q < preActiveCount; q++) {
+    for (let q = 0; q < pre; q++) {
       const i = load<i32>(preActive + (<usize>q << 2));
       const last = load<i32>(preLast + (<usize>i << 2));
       if (last < 0) continue;
@@ -261,7 +310,7 @@ export function potentiate(j: i32, now: i32): void {
     }
     return;
   }
-  for (let q = 0; q < preActiveCount; q++) {
+  for (let q = 0; q < pre; q++) {
     const i = load<i32>(preActive + (<usize>q << 2));
     const x = preTraceAt(i, now);
     const spikingNowI = load<i32>(preLast + (<usize>i << 2)) == now;
@@ -296,15 +345,21 @@ function normalizeColumn(j: i32, norm: f64, lo: f32, hi: f32): bool {
   return over;
 }
 
-export function normalizeTouched(norm: f64): bool {
+/**
+ * Normalizes the columns in [j0, j1) among the first `count` touched columns (count < 0: every
+ * column); true if a weight left [wMin, wMax].
+ */
+export function normalizeRange(j0: i32, j1: i32, count: i32, norm: f64): bool {
   let over = false;
-  for (let a = 0; a < touchedCount; a++) if (normalizeColumn(load<i32>(touched + (<usize>a << 2)), norm, wMin, wMax)) over = true;
-  return over;
-}
-
-export function normalizeAllColumns(norm: f64): bool {
-  let over = false;
-  for (let j = 0; j < neurons; j++) if (normalizeColumn(j, norm, wMin, wMax)) over = true;
+  if (count < 0) {
+    const end = min(j1, neurons);
+    for (let j = j0; j < end; j++) if (normalizeColumn(j, norm, wMin, wMax)) over = true;
+    return over;
+  }
+  for (let a = 0; a < count; a++) {
+    const j = load<i32>(touched + (<usize>a << 2));
+    if (j >= j0 && j < j1 && normalizeColumn(j, norm, wMin, wMax)) over = true;
+  }
   return over;
 }
 

@@ -20,6 +20,10 @@ import { allocZeroed } from './memory';
 import { adoptArrays, delays, neurons, ring, ringSlots, stride, weights } from './layout';
 import { adoptLayers } from './params';
 import { stepExcBuffered, stepExcFused } from './neurons';
+import { norm } from './params';
+import {
+  applyPlasticity, normalizeRange, planDep, planDone, planNow, planPending, planPot, planRows, preActiveCount, touchedCount,
+} from './plasticity';
 
 /** Sleeps while the i32 at `ptr` equals `expected` (at most a second); the host's Atomics.wait. */
 // @ts-ignore: decorator
@@ -34,6 +38,8 @@ const LINE: usize = 64;
 const JOB_EXC: i32 = 1;
 const JOB_SCATTER: i32 = 2;
 const JOB_EXIT: i32 = 3;
+const JOB_FLUSH: i32 = 4;
+const JOB_NORMALIZE: i32 = 5;
 
 // Control block, one cache line per writer and purpose: a line that a thread polls is written
 // once per hand-off (a store into a line another core is polling costs a round trip each).
@@ -51,6 +57,13 @@ const SCATTER_LIST: usize = JOB + 24;
 const SCATTER_COUNT: usize = JOB + 28;
 const SCATTER_NEXT: usize = JOB + 32;
 const SHARE0: usize = JOB + 36; // blocks of thread 0's share
+// The planned plasticity every job applies first (both counts 0: none), and what to normalize.
+const PLAN_DEP: usize = JOB + 40;
+const PLAN_POT: usize = JOB + 44;
+const PLAN_NOW: usize = JOB + 48;
+const PLAN_ROWS: usize = JOB + 52;
+const PLAN_PRE: usize = JOB + 56;
+const NORM_COUNT: usize = JOB + 60; // touched columns, −1: every column
 const MAIN_SLEEPING: usize = 2 * LINE;
 const FAILED: usize = 2 * LINE + 4;
 // In helper h's answer line:
@@ -199,11 +212,23 @@ export function helperStep(h: i32): bool {
   return true;
 }
 
-/** Thread t's share of the current job; an excitatory step's crossings go to `out`, their count is returned. */
+/**
+ * Thread t's share of the current job, after the planned plasticity of its columns; an excitatory
+ * step's crossings go to `out`, their count is returned (normalization: 1 if a weight left the bounds).
+ */
 function runShare(t: i32, kind: i32, out: usize): i32 {
   const s0 = load<i32>(ctrl + SHARE0);
   const from = rangeStart(t, s0);
   const to = rangeStart(t + 1, s0);
+  const dep = load<i32>(ctrl + PLAN_DEP);
+  const pot = load<i32>(ctrl + PLAN_POT);
+  const j0 = <i32>(from >> 2);
+  const j1 = <i32>(to >> 2);
+  if ((dep | pot) != 0) {
+    applyPlasticity(j0, j1, dep, pot, load<i32>(ctrl + PLAN_NOW), load<i32>(ctrl + PLAN_ROWS), load<i32>(ctrl + PLAN_PRE));
+  }
+  if (kind == JOB_FLUSH) return 0;
+  if (kind == JOB_NORMALIZE) return normalizeRange(j0, j1, load<i32>(ctrl + NORM_COUNT), norm) ? 1 : 0;
   if (kind == JOB_SCATTER) {
     scatterRange(load<usize>(ctrl + SCATTER_LIST), load<i32>(ctrl + SCATTER_COUNT), load<i32>(ctrl + SCATTER_NEXT), from, to);
     return 0;
@@ -219,6 +244,17 @@ function runShare(t: i32, kind: i32, out: usize): i32 {
 
 function runJob(kind: i32): void {
   store<i32>(ctrl + KIND, kind);
+  if (planPending && kind != JOB_EXIT) {
+    store<i32>(ctrl + PLAN_DEP, planDep);
+    store<i32>(ctrl + PLAN_POT, planPot);
+    store<i32>(ctrl + PLAN_NOW, planNow);
+    store<i32>(ctrl + PLAN_ROWS, planRows);
+    store<i32>(ctrl + PLAN_PRE, preActiveCount);
+    planDone();
+  } else {
+    store<i32>(ctrl + PLAN_DEP, 0);
+    store<i32>(ctrl + PLAN_POT, 0);
+  }
   store<i32>(ctrl + SHARE0, share0);
   const seq = atomic.load<i32>(ctrl + SEQ) + 1;
   atomic.store<i32>(ctrl + SEQ, seq);
@@ -263,6 +299,7 @@ export function awaitHelpers(): void {
 export function excStep(fused: bool, nrows: i32, uniform: f32, hSelf: f32, learning: bool, inhib: bool, input: usize, out: usize): i32 {
   const end = <usize>stride << 2;
   if (threadCount == 1) {
+    applyPlanned();
     return fused
       ? stepExcFused(nrows, uniform, learning, inhib, 0, end, out)
       : stepExcBuffered(input, uniform, hSelf, learning, inhib, 0, end, out);
@@ -291,6 +328,7 @@ export function excStep(fused: bool, nrows: i32, uniform: f32, hSelf: f32, learn
 export function scatterInputs(list: usize, count: i32, next: i32): void {
   if (count == 0) return;
   if (threadCount == 1) {
+    applyPlanned();
     scatterRange(list, count, next, 0, <usize>stride << 2);
     return;
   }
@@ -316,6 +354,36 @@ function scatterRange(list: usize, count: i32, next: i32, from: usize, to: usize
       store<f32>(e, load<f32>(e) + load<f32>(row + (<usize>j << 2)));
     }
   }
+}
+
+/** One thread: applies the planned plasticity to every column. */
+function applyPlanned(): void {
+  if (!planPending) return;
+  applyPlasticity(0, stride, planDep, planPot, planNow, planRows, preActiveCount);
+  planDone();
+}
+
+/** Applies the planned plasticity now (before weights are read outside a job on the layer). */
+export function flushPlasticity(): void {
+  if (threadCount == 1) applyPlanned();
+  else if (planPending) runJob(JOB_FLUSH);
+}
+
+/**
+ * After a learning sample: the planned plasticity, then normalization of the touched columns
+ * (`all`: of every column); true if a weight left [wMin, wMax].
+ */
+export function normalizeColumns(all: bool): bool {
+  const count = all ? -1 : touchedCount;
+  if (threadCount == 1) {
+    applyPlanned();
+    return normalizeRange(0, stride, count, norm);
+  }
+  store<i32>(ctrl + NORM_COUNT, count);
+  runJob(JOB_NORMALIZE);
+  let over = ownCount != 0;
+  for (let h = 1; h < threadCount; h++) if (load<i32>(helperLine(h) + COUNT) != 0) over = true;
+  return over;
 }
 
 /** Thread 0: tells the helpers to return. */
