@@ -21,8 +21,8 @@ import {
 import {
   exc, hasInh, inh, norm, oneSpike, resetBetweenSamples, restSteps, rule, RULE_NONE, SYNAPSE_CURRENT, wEI, wIE,
 } from './params';
-import { activateInh, gatherRows, inhSpikeCount, stepInh } from './neurons';
-import { excStep, flushPlasticity, normalizeColumns, scatterInputs } from './threads';
+import { activateInh, gatherRows, inhSpikeCount, resetNeurons, stepInh } from './neurons';
+import { excStep, flushPlasticity, normalizeColumns, resetLayer, scatterInputs } from './threads';
 import {
   clampAll, clearPostTraces, clearPreTraces, clearTouched, decayPostTraces, decayPreTraces, planPlasticity, postActiveCount,
   preActiveCount, setActiveCounts, postSpike, preSpike, pruneNearestPreTraces, markTouched,
@@ -46,14 +46,14 @@ let recordedInh: i32 = 0;
 
 /** Resting state: potentials at rest, conductances, traces and delay lines empty (θ is kept). */
 export function resetState(): void {
+  resetNeurons(0, <usize>stride << 2);
+  resetRest();
+}
+
+/** What `resetState` resets besides the excitatory neurons (whose owners reset them: resetLayer). */
+function resetRest(): void {
   const s = <usize>stride << 2;
-  for (let j = 0; j < stride; j++) {
-    store<f32>(v + (<usize>j << 2), exc.rest);
-    store<f32>(hV + (<usize>j << 2), inh.rest);
-  }
-  memory.fill(refractory, 0, s);
-  memory.fill(ge, 0, s);
-  memory.fill(gi, 0, s);
+  for (let j = 0; j < stride; j++) store<f32>(hV + (<usize>j << 2), inh.rest);
   memory.fill(hRefractory, 0, s);
   memory.fill(hGe, 0, s);
   memory.fill(hGi, 0, s);
@@ -62,7 +62,6 @@ export function resetState(): void {
   hSize = 0;
   clearPostTraces();
   clearPreTraces();
-  if (ringSlots > 0) memory.fill(ring, 0, <usize>ringSlots * s);
   nExcPrev = 0;
   nInhPrev = 0;
   nrows = 0;
@@ -77,7 +76,10 @@ export function resetState(): void {
  * `nVoltage` neurons of voltageNeurons to recVoltage.
  */
 export function runSample(nSteps: i32, bucket: i32, learning: bool, record: bool, nVoltage: i32): i32 {
-  if (resetBetweenSamples) resetState();
+  if (resetBetweenSamples) {
+    resetLayer();
+    resetRest();
+  }
   else pruneNearestPreTraces(now);
   memory.fill(counts, 0, <usize>stride << 2);
   clearTouched();
@@ -125,7 +127,6 @@ function step(t: i32, inputOn: bool, bucket: i32, learning: bool, plastic: bool,
     else if (!inputGathered) gatherRowsInto();
     inputGathered = false;
     nCrossed = excStep(false, 0, uniform, <f32>(wIE * <f64>(nInhPrev - 1)), learning, inhib, input, crossed);
-    if (ringSlots > 0) memory.fill(input, 0, <usize>stride << 2);
   }
   for (let a = 0; a < nInhPrev; a++) {
     const o = <usize>load<i32>(inhSpiking + (<usize>a << 2)) << 2;

@@ -16,7 +16,10 @@
  * input) are visited; a neuron at a fixed point of its update (at rest, no conductance, not
  * refractory) with no input maps to itself, so skipping it is exact.
  */
-import { extra, ge, gi, hActive, hGe, hGi, hInput, hMember, hRefractory, hV, inhSelf, inhSpiking, refractory, rows, stride, synInput, theta, v } from './layout';
+import {
+  extra, ge, gi, hActive, hGe, hGi, hInput, hMember, hRefractory, hV, inhSelf, inhSpiking, refractory, ring, ringSlots, rows, stride, synInput,
+  theta, v,
+} from './layout';
 import { exc, FLUSH, inh, SYNAPSE_CURRENT } from './params';
 
 const ZERO = f32x4.splat(0);
@@ -125,8 +128,10 @@ export function gatherRows(nrows: i32): void {
 
 /**
  * The excitatory step with this step's arriving input already in `input` (delays, or conductance
- * synapses). Current synapses: as `stepExcFused`. Conductance synapses: `hUniform` = wIE·|sH(t−1)|
- * and `hSelf` = wIE·(|sH(t−1)| − 1) go to gi (the latter where `inhSelf` marks the partner).
+ * synapses), which it consumes: left zero, so a delay-ring slot is empty when it is next filled,
+ * by the thread that owns the neurons. Current synapses: as `stepExcFused`. Conductance synapses:
+ * `hUniform` = wIE·|sH(t−1)| and `hSelf` = wIE·(|sH(t−1)| − 1) go to gi (the latter where
+ * `inhSelf` marks the partner).
  */
 export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning: bool, inhib: bool, from: usize, to: usize, out: usize): i32 {
   const rest = f32x4.splat(exc.rest);
@@ -141,7 +146,9 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
     const u = f32x4.splat(uniform);
     const decay = f32x4.splat(exc.decay);
     for (let o = from; o < to; o += 16) {
-      n = current4(o, v128.load(input + o), inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
+      const x = v128.load(input + o);
+      v128.store(input + o, ZERO);
+      n = current4(o, x, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
     }
     return n;
   }
@@ -157,6 +164,7 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
   const vHigh = f32x4.splat(exc.vHigh);
   for (let o = from; o < to; o += 16) {
     const gE = f32x4.add(v128.load(ge + o), v128.load(input + o));
+    v128.store(input + o, ZERO);
     let gI = v128.load(gi + o);
     if (inhib) gI = f32x4.add(gI, v128.bitselect(hS, hU, v128.load(inhSelf + o)));
     let vv = v128.load(v + o);
@@ -172,6 +180,19 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
     n = fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, out, n);
   }
   return n;
+}
+
+/** Resting state of the excitatory neurons in the byte range [from, to) of the layer, delay lines empty. */
+export function resetNeurons(from: usize, to: usize): void {
+  const rest = f32x4.splat(exc.rest);
+  for (let o = from; o < to; o += 16) {
+    v128.store(v + o, rest);
+    v128.store(refractory + o, ZERO);
+    v128.store(ge + o, ZERO);
+    v128.store(gi + o, ZERO);
+  }
+  const slotBytes = <usize>stride << 2;
+  for (let k = 0; k < ringSlots; k++) memory.fill(ring + <usize>k * slotBytes + from, 0, to - from);
 }
 
 /** Adds neuron k of the inhibitory layer to the set of neurons to step. */

@@ -19,7 +19,7 @@
 import { allocZeroed } from './memory';
 import { adoptArrays, delays, neurons, ring, ringSlots, stride, weights } from './layout';
 import { adoptLayers } from './params';
-import { stepExcBuffered, stepExcFused } from './neurons';
+import { resetNeurons, stepExcBuffered, stepExcFused } from './neurons';
 import { norm } from './params';
 import {
   applyPlasticity, normalizeRange, planDep, planDone, planNow, planPending, planPot, planRows, preActiveCount, touchedCount,
@@ -40,6 +40,7 @@ const JOB_SCATTER: i32 = 2;
 const JOB_EXIT: i32 = 3;
 const JOB_FLUSH: i32 = 4;
 const JOB_NORMALIZE: i32 = 5;
+const JOB_RESET: i32 = 6;
 
 // Control block, one cache line per writer and purpose: a line that a thread polls is written
 // once per hand-off (a store into a line another core is polling costs a round trip each).
@@ -228,6 +229,10 @@ function runShare(t: i32, kind: i32, out: usize): i32 {
     applyPlasticity(j0, j1, dep, pot, load<i32>(ctrl + PLAN_NOW), load<i32>(ctrl + PLAN_ROWS), load<i32>(ctrl + PLAN_PRE));
   }
   if (kind == JOB_FLUSH) return 0;
+  if (kind == JOB_RESET) {
+    resetNeurons(from, to);
+    return 0;
+  }
   if (kind == JOB_NORMALIZE) return normalizeRange(j0, j1, load<i32>(ctrl + NORM_COUNT), norm) ? 1 : 0;
   if (kind == JOB_SCATTER) {
     scatterRange(load<usize>(ctrl + SCATTER_LIST), load<i32>(ctrl + SCATTER_COUNT), load<i32>(ctrl + SCATTER_NEXT), from, to);
@@ -384,6 +389,12 @@ export function normalizeColumns(all: bool): bool {
   let over = ownCount != 0;
   for (let h = 1; h < threadCount; h++) if (load<i32>(helperLine(h) + COUNT) != 0) over = true;
   return over;
+}
+
+/** Resting state of the excitatory neurons, each thread its own (at the start of a sample). */
+export function resetLayer(): void {
+  if (threadCount == 1) resetNeurons(0, <usize>stride << 2);
+  else runJob(JOB_RESET);
 }
 
 /** Thread 0: tells the helpers to return. */
