@@ -1,12 +1,15 @@
 /**
  * One network on several threads (the shared-memory build, engine-threads.wasm). Thread 0 runs
  * the whole sample loop; helper threads, each with its own instance of the module on the same
- * memory, take their contiguous share of the excitatory layer (whole 16-neuron blocks) in the two
- * steps that touch every neuron: the excitatory update and, with delays, the scatter of this
- * step's input spikes into the delay lines. Every neuron is computed by exactly the code of the
- * single-thread path, and the crossing lists are joined in thread order, which is neuron order:
- * the results are the same bits for any thread count. Everything else (encoding, the inhibitory
- * layer, plasticity, normalization, every random draw) stays on thread 0.
+ * memory, own a contiguous share of the excitatory layer (whole 16-neuron blocks) and the weight
+ * columns of those neurons. A job on the layer is the excitatory update, the scatter of this
+ * step's input spikes into the delay lines, the reset at a sample's start, or the normalization
+ * after a learning sample; every job first applies the plasticity thread 0 planned for the last
+ * step (plasticity.ts) to the thread's own columns, so a column stays in the cache of the core
+ * that sums it. Every neuron and weight is computed by exactly the code of the single-thread path,
+ * and the crossing lists are joined in thread order, which is neuron order: the results are the
+ * same bits for any thread count. The serial rest (encoding, the inhibitory layer, traces, every
+ * random draw) stays on thread 0.
  *
  * Hand-off: thread 0 writes a job, then bumps `seq`; each helper answers on its own cache line
  * with `done = seq`. Wasm atomics are sequentially consistent, so the plain stores before a bump
@@ -18,9 +21,8 @@
  */
 import { allocZeroed } from './memory';
 import { adoptArrays, delays, neurons, ring, ringSlots, stride, weights } from './layout';
-import { adoptLayers } from './params';
+import { adoptLayers, norm } from './params';
 import { resetNeurons, stepExcBuffered, stepExcFused } from './neurons';
-import { norm } from './params';
 import {
   applyPlasticity, normalizeRange, planDep, planDone, planNow, planPending, planPot, planRows, preActiveCount, touchedCount,
 } from './plasticity';
@@ -113,8 +115,9 @@ let waited: i32 = 0;
 const REBALANCE_JOBS: i32 = 64;
 
 /**
- * A helper starts its share a hand-off later than thread 0 and reads lines thread 0 has just
- * written (plasticity), so even shares leave thread 0 waiting. Every REBALANCE_JOBS steps the
+ * A helper starts its share a hand-off later than thread 0 and reads the lines of the job and the
+ * step's lists thread 0 has just written, and a step's plasticity falls on whoever owns the
+ * spiking column, so even shares need not be balanced ones. Every REBALANCE_JOBS steps the
  * boundary moves towards the side that finished first.
  */
 function rebalance(): void {
