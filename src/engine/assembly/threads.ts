@@ -88,8 +88,15 @@ let seqSeen: i32 = 0;
 /** Seconds asleep without an answer after which the partner is taken for dead (a step takes µs). */
 const WAIT_LIMIT: i32 = 60;
 
-/** Spins before sleeping: long enough to cover the serial part of a step. */
+/**
+ * Spins before sleeping: at most SPINS, long enough to cover the serial part of a step; at least
+ * MIN_SPINS. A wait that ends asleep quarters this thread's spin limit, one answered while spinning
+ * raises it by an eighth: when the partner is not running (more runnable threads than cores) a
+ * spinning waiter only holds the core it needs, so the waiter soon sleeps at once.
+ */
 const SPINS: i32 = 1 << 20;
+const MIN_SPINS: i32 = 1 << 10;
+let spinLimit: i32 = SPINS;
 
 // @ts-ignore: decorator
 @inline function helperLine(h: i32): usize {
@@ -164,10 +171,15 @@ export function adoptLayout(c: usize): void {
  * up (traps) after `limit` seconds asleep; a helper (limit −1) waits as long as it takes.
  */
 function awaitChange(p: usize, old: i32, sleeping: usize, limit: i32): i32 {
-  for (let k = 0; k < SPINS; k++) {
+  const spins = spinLimit;
+  for (let k = 0; k < spins; k++) {
     const x = atomic.load<i32>(p);
-    if (x != old) return x;
+    if (x != old) {
+      if (spins < SPINS) spinLimit = min(SPINS, spins + (spins >> 3));
+      return x;
+    }
   }
+  spinLimit = max(MIN_SPINS, spins >> 2);
   // Asleep, a failed partner (FAILED, set by the host) is noticed within a second, and one that
   // vanished (a terminated thread raises nothing) after WAIT_LIMIT seconds.
   for (let slept = 0; ; slept++) {
