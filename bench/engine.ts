@@ -19,6 +19,7 @@ import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveDefinition } from '../src/experiment/presets.js';
 import type { ExperimentDefinition } from '../src/experiment/schema.js';
@@ -90,6 +91,14 @@ async function threadScaling(repeats: number, sizes: { neurons: number; train: n
     console.log(`threads N=${neurons}: ${JSON.stringify(row)}`);
   }
   console.table(rows);
+  // More threads than cores (the server never does this, but other processes may take cores):
+  // waiters must give the core back instead of spinning on it.
+  const over = availableParallelism() + 1;
+  const alone = await ours(1600, 300, 50, 0, 1);
+  const crowded = await ours(1600, 300, 50, 0, over);
+  console.log(
+    `oversubscribed: 1,600 neurons on ${over} threads and ${over - 1} cores trains ${Math.round(crowded.train)} samples/s (1 thread: ${Math.round(alone.train)})`,
+  );
 }
 
 type Dense = Extract<ExperimentDefinition['connections'][number], { type: 'dense' }>;
