@@ -79,8 +79,9 @@ export function runSample(nSteps: i32, bucket: i32, learning: bool, record: bool
   if (resetBetweenSamples) {
     resetLayer();
     resetRest();
+  } else {
+    pruneNearestPreTraces(now);
   }
-  else pruneNearestPreTraces(now);
   memory.fill(counts, 0, <usize>stride << 2);
   clearTouched();
   recordedExc = 0;
