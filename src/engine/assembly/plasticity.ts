@@ -13,7 +13,8 @@
  *   power-law                   —                             nu·(x − xTarget)·(wMax − w)^mu
  *
  * To add a rule: a RULE_ constant in params.ts, its terms in `depressionOf`/`potentiationOf`
- * below, and its schema and mapping in src/engine/rules.ts (which lists the rest). Entries with a
+ * below (every path reaches them; the fast loops are only for the rules they name), and its schema
+ * and mapping in src/engine/rules.ts (which lists the rest). Entries with a
  * zero trace receive w ± 0 and are skipped: exact.
  *
  * Nearest-spike input traces are read lazily (trace after k steps = table[k]); all-to-all input
@@ -165,10 +166,18 @@ function hasDepression(): bool {
   return rule != RULE_NONE && rule != RULE_POWER_LAW;
 }
 
-/** w after the depression `amount` (= y·coefficient) of a presynaptic spike, not yet clamped above. */
+/**
+ * w after the depression `amount` (= y·coefficient) of a presynaptic spike under rule `r`, not yet
+ * clamped above.
+ */
 // @ts-ignore: decorator
-@inline function depressionOf(w: f32, amount: f32): f32 {
-  return rule == RULE_WEIGHT_DEPENDENT ? w - amount * (w - wMin) : w - amount;
+@inline function depressionOf(w: f32, amount: f32, r: i32): f32 {
+  return r == RULE_WEIGHT_DEPENDENT ? w - amount * (w - wMin) : w - amount;
+}
+
+/** The rules whose depression is w − amount (depress gives them one loop without a branch). */
+function subtractiveDepression(r: i32): bool {
+  return r == RULE_POST_PRE || r == RULE_STDP || r == RULE_DIEHL_COOK;
 }
 
 /** The potentiation of w by a postsynaptic spike of a neuron whose second trace was `y2`. */
@@ -246,29 +255,27 @@ export function applyPlasticity(j0: i32, j1: i32, dep: i32, pot: i32, now: i32, 
 
 /** Depression of the planned columns in [j0, j1). Only the lower bound can be crossed. */
 function depress(j0: i32, j1: i32, m: i32, nrows: i32): void {
-  const lo = wMin;
-  const rowsEnd = rows + (<usize>nrows << 2);
-  // The rule is fixed for the run: one loop per form, so the inner loop has no branch on it.
-  const weightDependent = rule == RULE_WEIGHT_DEPENDENT;
   for (let a = 0; a < m; a++) {
     const j = load<i32>(depColumns + (<usize>a << 2));
     if (j < j0 || j >= j1) continue;
     const amount = load<f32>(depAmounts + (<usize>a << 2));
-    const column = <usize>j << 2;
-    if (weightDependent) {
-      for (let r = rows; r < rowsEnd; r += 4) {
-        const e = <usize>load<i32>(r) + column;
-        const w0 = load<f32>(e);
-        const w = w0 - amount * (w0 - lo);
-        store<f32>(e, w < lo ? lo : w);
-      }
-    } else {
-      for (let r = rows; r < rowsEnd; r += 4) {
-        const e = <usize>load<i32>(r) + column;
-        const w = load<f32>(e) - amount;
-        store<f32>(e, w < lo ? lo : w);
-      }
-    }
+    // The rule is fixed for the run: the common forms get a loop with the rule as a constant.
+    if (rule == RULE_WEIGHT_DEPENDENT) depressColumn(j, amount, nrows, RULE_WEIGHT_DEPENDENT);
+    else if (subtractiveDepression(rule)) depressColumn(j, amount, nrows, RULE_POST_PRE);
+    else depressColumn(j, amount, nrows, rule);
+  }
+}
+
+/** Column j's entries in the `nrows` rows of `rows` after a depression `amount` under rule `r`. */
+// @ts-ignore: decorator
+@inline function depressColumn(j: i32, amount: f32, nrows: i32, r: i32): void {
+  const lo = wMin;
+  const column = <usize>j << 2;
+  const rowsEnd = rows + (<usize>nrows << 2);
+  for (let p = rows; p < rowsEnd; p += 4) {
+    const e = <usize>load<i32>(p) + column;
+    const w = depressionOf(load<f32>(e), amount, r);
+    store<f32>(e, w < lo ? lo : w);
   }
 }
 
@@ -317,7 +324,7 @@ function potentiate(j: i32, now: i32, amount: f32, y2: f32, pre: i32): void {
     if (x == 0 && !spikingNowI) continue;
     const e = column + <usize>i * rowBytes;
     let w = load<f32>(e);
-    if (spikingNowI && dep) w = depressionOf(w, amount);
+    if (spikingNowI && dep) w = depressionOf(w, amount, rule);
     w = w + potentiationOf(w, x, y2);
     store<f32>(e, w < lo ? lo : w > hi ? hi : w);
   }
