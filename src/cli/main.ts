@@ -27,6 +27,7 @@ const USAGE = `usage: spikelab train [--preset diehl-cook-2015|diehl-cook-2015-h
 options: --neurons N --train K --test M --validation K --epochs E --seed S --time MS --dt MS
          --encoder bindsnet-poisson|poisson|latency --max-rate HZ --nu-pre X --nu-post X
          --theta-plus MV --update-interval U --rest MS (gap between samples)
+         --spike-lockout MS (no spike until this long after the last; original preset: 50)
          --assignment training-windows|frozen-pass --label-samples K --represent-below SPIKES
          --checkpoint FILE [--checkpoint-every K] [--stop-after N] --resume FILE
          --save-weights FILE.npy --weights-png FILE.png --json --quiet
@@ -50,6 +51,7 @@ const numberOptions = {
   'label-samples': 'labelSamples',
   'represent-below': 'representBelowSpikes',
   'checkpoint-every': 'checkpointEvery',
+  'spike-lockout': 'spikeLockoutMs',
 } as const;
 
 function parseNumber(flag: string, text: string): number {

@@ -56,7 +56,7 @@ export interface NetworkState {
 interface KernelExports {
   memory: WebAssembly.Memory;
   allocate(inputs: number, neurons: number, steps: number, ringSlots: number, traceTableLength: number): void;
-  setLayer(which: number, rest: number, reset: number, threshold: number, refractory: number, dt: number, decay: number,
+  setLayer(which: number, rest: number, reset: number, threshold: number, refractory: number, lockout: number, dt: number, decay: number,
     thetaDecay: number, thetaPlus: number, synapse: number, k: number, excReversal: number, inhReversal: number, geDecay: number, giDecay: number): void;
   setNetwork(oneSpike: number, excToInh: number, inhToExc: number, reset: number, restSteps: number, norm: number): void;
   setRule(kind: number, dep: number, pot: number, xTarget: number, mu: number, wMin: number, wMax: number,
@@ -263,8 +263,8 @@ export class Network {
     const table = tabulated ?? Float32Array.of(1);
     k.allocate(spec.inputs, n, spec.steps, delay ? maxDelay + 2 : 0, table.length);
     const e = spec.excitatory;
-    this.setLayer(0, e, e.adaptive ? decayFactor(dt, e.tauThetaMs) : 1, e.adaptive ? e.thetaPlusMv : 0);
-    if (spec.inhibitory) this.setLayer(1, spec.inhibitory, 1, 0);
+    this.setLayer(0, e, e.spikeLockoutMs, e.adaptive ? decayFactor(dt, e.tauThetaMs) : 1, e.adaptive ? e.thetaPlusMv : 0);
+    if (spec.inhibitory) this.setLayer(1, spec.inhibitory, 0, 1, 0);
     k.setNetwork(
       e.oneSpikePerStep ? 1 : 0,
       f(spec.inhibitory?.excToInh ?? 0),
@@ -359,7 +359,7 @@ export class Network {
     return new Float32Array(this.memory.buffer, this.global(name), length);
   }
 
-  private setLayer(which: 0 | 1, l: LifSpec, thetaDecay: number, thetaPlus: number): void {
+  private setLayer(which: 0 | 1, l: LifSpec, lockoutMs: number, thetaDecay: number, thetaPlus: number): void {
     const f = Math.fround;
     const dt = this.spec.dtMs;
     const c = l.synapse.type === 'conductance' ? l.synapse : null;
@@ -369,6 +369,7 @@ export class Network {
       f(l.resetMv),
       f(l.thresholdMv),
       f(l.refractoryMs),
+      f(lockoutMs),
       f(dt),
       decayFactor(dt, l.tauMs),
       thetaDecay,

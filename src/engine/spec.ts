@@ -50,6 +50,8 @@ export interface NetworkSpec {
     traceTauMs: number;
     oneSpikePerStep: boolean;
     adaptive: boolean;
+    /** No spike until more than this after the previous one (ms); 0: no such gate (docs/models.md). */
+    spikeLockoutMs: number;
   };
   /** Null: no inhibitory layer (no winner-take-all). */
   inhibitory: (LifSpec & { excToInh: number; inhToExc: number }) | null;

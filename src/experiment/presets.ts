@@ -15,7 +15,8 @@
  * stdp-mnist): conductance synapses, their learning rule with two post traces, 0–10 ms input
  * delays, dt 0.5 ms, 350 ms presentation + 150 ms rest with the state carried over, a Poisson
  * process at pixel/4 Hz, re-presentation at +pixel/8 Hz, θ starting at 20 mV with the threshold
- * offset by −20 mV, fixed E→I 10.4 and I→E 17 weights, labels from a frozen pass. The README lists
+ * offset by −20 mV, no spike within 50 ms of the last (its `timer` gate), fixed E→I 10.4 and I→E 17
+ * weights, labels from a frozen pass. The README lists
  * what still differs from that code.
  */
 import { z } from 'zod';
@@ -64,6 +65,7 @@ export const presetRequestSchema = z
     labelSamples: z.number().int().positive().max(60000).optional(),
     representBelowSpikes: z.number().int().nonnegative().optional(),
     oneSpikePerStep: z.boolean().optional(),
+    spikeLockoutMs: z.number().nonnegative().max(10_000).optional(),
     shuffle: z.boolean().optional(),
     checkpointEvery: z.number().int().nonnegative().optional(),
     stream: streamSchema.partial().optional(),
@@ -101,6 +103,7 @@ export function expandPreset(req: z.output<typeof presetRequestSchema>): Experim
         thetaPlusMv: req.thetaPlusMv ?? 0.05,
         tauThetaMs: 1e7,
         oneSpikePerStep: req.oneSpikePerStep ?? true,
+        spikeLockoutMs: req.spikeLockoutMs ?? 0,
       },
       { id: 'Ai', type: 'lif', size: n, restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, traceTauMs: 20 },
     ],
@@ -161,6 +164,8 @@ function expandOriginal(req: z.output<typeof presetRequestSchema>): ExperimentDe
         thetaPlusMv: req.thetaPlusMv ?? 0.05,
         tauThetaMs: 1e7,
         oneSpikePerStep: req.oneSpikePerStep ?? false,
+        // `timer > refrac_e` with `dtimer/dt = 100.0 : ms`, read as 0.1 ms per ms (docs/models.md).
+        spikeLockoutMs: req.spikeLockoutMs ?? 50,
         synapse: conductance(-100),
       },
       { id: 'Ai', type: 'lif', size: n, restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, traceTauMs: 20, synapse: conductance(-85) },

@@ -85,6 +85,18 @@ export const adaptiveLifLayerSchema = z
     thetaInitMv: z.number().finite().default(0).describe('Initial adaptive threshold θ (mV).'),
     /** At most one spike of this layer propagates per step (BindsNET's `one_spike`). */
     oneSpikePerStep: z.boolean().default(true),
+    /**
+     * After a spike the neuron cannot spike again for this long (ms), whatever v does; v is still held
+     * only for refractoryMs. 0: no gate, the spike test looks at v alone (BindsNET). The released
+     * Diehl & Cook code gates its spike test with `timer > refrac_e`, its timer running at 0.1 ms
+     * per ms: 50 ms.
+     */
+    spikeLockoutMs: z
+      .number()
+      .nonnegative()
+      .max(10_000)
+      .default(0)
+      .describe('No spike until more than this many ms after the previous one (v is held only for refractoryMs). 0: no gate (BindsNET). The released Diehl & Cook code: 50.'),
     synapse,
   })
   .strict();

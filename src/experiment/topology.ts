@@ -213,6 +213,7 @@ export function compileDefinition(def: ExperimentDefinition): CompiledExperiment
       tauThetaMs: adaptive ? (exc as AdaptiveLifLayer).tauThetaMs : 1e7,
       thetaInitMv: adaptive ? (exc as AdaptiveLifLayer).thetaInitMv : 0,
       oneSpikePerStep: adaptive ? (exc as AdaptiveLifLayer).oneSpikePerStep : false,
+      spikeLockoutMs: adaptive ? (exc as AdaptiveLifLayer).spikeLockoutMs : 0,
       synapse: exc.synapse,
     },
     inhibitory,

@@ -170,3 +170,49 @@ describe('adaptive LIF in the kernel', () => {
     expect(net.excSpikes).toBe(net.counts[0] + net.counts[1] + net.counts[2]);
   });
 });
+
+describe('spike lockout (spikeLockoutMs, the released Diehl & Cook timer gate)', () => {
+  // Threshold −72 + θ 6 = −66 mV is below reset and rest (−65): the neuron fires with no input.
+  const below = { ...ADAPTIVE, restMv: -65, resetMv: -65, thresholdMv: -72, refractoryMs: 5, thetaPlusMv: 0 };
+
+  it('without a lockout a neuron whose threshold is below its reset fires at every step (BindsNET)', () => {
+    const steps = 40;
+    const net = tinyNet({ inputs: 1, neurons: 1, steps, dtMs: 0.5, excitatory: { ...below, thetaInitMv: 6 } });
+    const rec = run(net, spikeTrain(steps, []), false);
+    expect(rec.excitatory.length / 2).toBe(steps);
+  });
+
+  for (const [dt, lockout] of [
+    [0.5, 50],
+    [1, 7],
+    [0.5, 12.5],
+  ] as const) {
+    it(`dt ${dt} ms, lockout ${lockout} ms: spikes exactly ${lockout / dt + 1} steps apart; v held at reset for refractoryMs only`, () => {
+      const steps = Math.round((3 * lockout) / dt) + 5;
+      const net = tinyNet({ inputs: 1, neurons: 1, steps, dtMs: dt, excitatory: { ...below, thetaInitMv: 6, spikeLockoutMs: lockout } });
+      const rec = run(net, spikeTrain(steps, []), false);
+      const gap = lockout / dt + 1;
+      const times = rec.excitatory.filter((_, k) => k % 2 === 0);
+      expect(times).toEqual(Array.from({ length: Math.floor((steps - 1) / gap) + 1 }, (_, k) => k * gap));
+      // Between spikes v sits at reset −65 = rest: held, then leaking at rest, never moving.
+      for (let t = 0; t < steps; t++) expect(rec.V(t, 0)).toBe(-65);
+    });
+  }
+
+  it('the lockout blocks spikes, not input: after refractoryMs v integrates again, and it spikes at the first step past the lockout', () => {
+    // A constant input of 1 mV per step: v climbs from reset after the 5 ms hold and is far above
+    // the threshold (−52 mV) long before the 20 ms lockout ends.
+    const dt = 1;
+    const steps = 60;
+    const net = tinyNet({ inputs: 1, neurons: 1, steps, dtMs: dt, excitatory: { ...ADAPTIVE, thetaPlusMv: 0, resetMv: -65, spikeLockoutMs: 20 } }, [[5]]);
+    const rec = run(net, spikeTrain(steps, Array.from({ length: steps }, (_, t) => [t, 0] as [number, number])), false);
+    const times = rec.excitatory.filter((_, k) => k % 2 === 0);
+    expect(times.length).toBeGreaterThan(1);
+    for (let k = 1; k < times.length; k++) expect(times[k] - times[k - 1]).toBe(21);
+    const t0 = times[0];
+    // Held at reset for 5 steps after the spike, then integrating: strictly rising until the next spike.
+    for (let k = 1; k <= 5; k++) expect(rec.V(t0 + k, 0)).toBe(-65);
+    for (let t = t0 + 6; t < t0 + 21; t++) expect(rec.V(t, 0)).toBeGreaterThan(rec.V(t - 1, 0));
+    expect(rec.V(t0 + 20, 0)).toBeGreaterThan(-52);
+  });
+});

@@ -82,6 +82,7 @@ describe('a network on several threads', () => {
     const s = spec({ preset: 'diehl-cook-2015-original', neurons: 48, seed: 5 });
     expect(s.dense.delay).not.toBeNull();
     expect(s.resetBetweenSamples).toBe(false);
+    expect(s.excitatory.spikeLockoutMs).toBe(50);
     const one = trace(s, 1, 5, 4);
     expectSame(one, trace(s, 2, 5, 4), '2 threads');
   });

@@ -50,6 +50,7 @@ export function tinySpec(o: TinyOptions = {}): NetworkSpec {
       traceTauMs: 20,
       oneSpikePerStep: false,
       adaptive: false,
+      spikeLockoutMs: 0,
       ...o.excitatory,
     },
     inhibitory: o.inhibitory ? { ...INH, synapse: { type: 'current' }, excToInh: 22.5, inhToExc: -120, ...o.inhibitory } : null,

@@ -70,6 +70,7 @@ function specOf(v: Variant): NetworkSpec {
       tauThetaMs: adaptive ? (v.tauThetaMs ?? 1e7) : 1e7,
       thetaInitMv: 0,
       oneSpikePerStep: v.oneSpike ?? adaptive,
+      spikeLockoutMs: 0,
       synapse: { type: 'current' },
     },
     inhibitory:

@@ -82,6 +82,12 @@ const special: [string, RefCase][] = [
   ['no inhibitory layer, adaptive-lif, conductance, delays 2–6 ms', base({ synapse: 'conductance', inhibitory: false, delay: { minMs: 2, maxMs: 6 }, seed: 7 })],
   ['current E with a conductance H', base({ synapse: 'current', inhSynapse: 'conductance', seed: 8 })],
   ['conductance E with a current H', base({ synapse: 'conductance', inhSynapse: 'current', seed: 9 })],
+  ['spike lockout 12 ms (longer than tRef), adaptive-lif, current, one-spike off', base({ spikeLockoutMs: 12, oneSpikePerStep: false, inputRate: 0.08, seed: 16 })],
+  [
+    'spike lockout 8 ms, conductance, no reset, delays 0–3 ms, dt 0.5',
+    base({ spikeLockoutMs: 8, synapse: 'conductance', resetBetweenSamples: false, delay: { minMs: 0, maxMs: 3 }, dtMs: 0.5, inputRate: 0.08, seed: 17 }),
+  ],
+  ['spike lockout 3 ms (shorter than tRef: acts as tRef)', base({ spikeLockoutMs: 3, inputRate: 0.08, seed: 18 })],
   ['learning off throughout (θ frozen, no plasticity, no normalisation)', base({ schedule: [false, false, false], norm: 78.4, seed: 10 })],
   ['no plasticity rule, learning on (θ adapts, W only normalised)', base({ rule: null, norm: 78.4, seed: 11 })],
   ['weights bounded away from 0 (wMin 0.05, wMax 0.5), strong depression', base({ wMin: 0.05, wMax: 0.5, initSpan: 0.9, rule: { rule: 'post-pre', nuPre: 0.02, nuPost: 0.05 }, seed: 12 })],
@@ -110,6 +116,8 @@ describe('the comparison cases exercise what they claim (reference alone)', () =
       // learning sample, rule or not (docs/models.md, step 6).
       if ((c.rule || c.norm !== null) && c.schedule.some((l) => l)) expect(s.weightChanges).toBeGreaterThan(0);
       else expect(s.weightChanges).toBe(0);
+      // A lockout longer than tRef (5 ms) that never blocks a spike would test nothing.
+      if ((c.spikeLockoutMs ?? 0) > 5) expect(runReferenceOnly({ ...c, spikeLockoutMs: 0 }).excSpikes).toBeGreaterThan(s.excSpikes);
     });
   }
 });

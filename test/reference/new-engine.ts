@@ -68,6 +68,8 @@ export interface RefCase {
   synapse: SynapseName;
   /** adaptive-lif only (a lif layer has no one-spike option in the definition). */
   oneSpikePerStep: boolean;
+  /** adaptive-lif only; 0 or absent: no lockout. */
+  spikeLockoutMs?: number;
   thetaPlusMv: number;
   tauThetaMs: number;
   thetaInitMv: number;
@@ -108,6 +110,7 @@ function excLayer(c: RefCase): RefLayer {
     tauThetaMs: c.tauThetaMs,
     thetaInitMv: c.model === 'adaptive-lif' ? c.thetaInitMv : 0,
     oneSpikePerStep: c.model === 'adaptive-lif' && c.oneSpikePerStep,
+    spikeLockoutMs: c.model === 'adaptive-lif' ? (c.spikeLockoutMs ?? 0) : 0,
     synapse: synapseOf(c.synapse, 'E'),
   };
 }
@@ -157,7 +160,14 @@ export function definitionOf(c: RefCase): Record<string, unknown> {
     traceTauMs: e.traceTauMs,
     synapse: synapseDef(e.synapse),
   };
-  if (c.model === 'adaptive-lif') Object.assign(exc, { thetaPlusMv: e.thetaPlusMv, tauThetaMs: e.tauThetaMs, thetaInitMv: e.thetaInitMv, oneSpikePerStep: c.oneSpikePerStep });
+  if (c.model === 'adaptive-lif')
+    Object.assign(exc, {
+      thetaPlusMv: e.thetaPlusMv,
+      tauThetaMs: e.tauThetaMs,
+      thetaInitMv: e.thetaInitMv,
+      oneSpikePerStep: c.oneSpikePerStep,
+      ...(c.spikeLockoutMs !== undefined ? { spikeLockoutMs: c.spikeLockoutMs } : {}),
+    });
   const layers: Record<string, unknown>[] = [{ id: 'X', type: 'input', size: INPUTS, traceTauMs: 20 }, exc];
   const connections: Record<string, unknown>[] = [
     {

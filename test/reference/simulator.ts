@@ -55,6 +55,8 @@ export interface RefLayer {
   tauThetaMs: number;
   thetaInitMv: number;
   oneSpikePerStep: boolean;
+  /** adaptive-lif only: no spike until more than this after the last one; 0 = no gate. */
+  spikeLockoutMs?: number;
   synapse: RefSynapse;
 }
 
@@ -120,6 +122,8 @@ interface LayerConsts {
   reset: number;
   threshold: number;
   tRef: number;
+  /** spikeLockoutMs (0: none). */
+  lockout: number;
   dv: number;
   k: number;
   adaptive: boolean;
@@ -139,6 +143,7 @@ function layerConsts(l: RefLayer, dt: number): LayerConsts {
     reset: f(l.resetMv),
     threshold: f(l.thresholdMv),
     tRef: f(l.refractoryMs),
+    lockout: f(l.spikeLockoutMs ?? 0),
     dv: refDecay(dt, l.tauMs),
     k: f(dt / l.tauMs),
     adaptive: l.model === 'adaptive-lif',
@@ -367,13 +372,17 @@ export class ReferenceNetwork {
 
     // 2. E update.
     const crossed: number[] = [];
+    // docs/models.md step 2, spikeLockoutMs: the count starts at R = max(tRef, L) and v is held
+    // while it is above R − tRef; a spike needs the decremented count below 0.
+    const R = E.lockout > 0 ? Math.max(E.tRef, E.lockout) : E.tRef;
+    const held = E.lockout > 0 ? f(R - E.tRef) : 0;
     for (let j = 0; j < N; j++) {
       let v = e.v[j];
       if (!E.conductance) {
         v = f(f(E.dv * f(v - E.rest)) + E.rest);
-        if (e.refractory[j] <= 0) v = f(v + x[j]);
+        if (e.refractory[j] <= held) v = f(v + x[j]);
       } else {
-        if (e.refractory[j] <= 0) {
+        if (e.refractory[j] <= held) {
           const ge = e.ge[j];
           const gi = e.gi[j];
           v = f(v + f(E.k * f(f(f(E.rest - v) + f(ge * f(E.Ee - v))) + f(gi * f(E.Ei - v)))));
@@ -384,13 +393,14 @@ export class ReferenceNetwork {
       }
       if (E.adaptive && learning) this.theta[j] = f(this.theta[j] * E.dTheta);
       const th = E.adaptive ? this.theta[j] : 0;
-      if (v >= f(E.threshold + th)) {
+      const counted = f(e.refractory[j] - dt);
+      if (v >= f(E.threshold + th) && (E.lockout === 0 || counted < 0)) {
         v = E.reset;
-        e.refractory[j] = E.tRef;
+        e.refractory[j] = R;
         if (E.adaptive && learning) this.theta[j] = f(this.theta[j] + E.thetaPlus);
         crossed.push(j);
       } else {
-        e.refractory[j] = f(e.refractory[j] - dt);
+        e.refractory[j] = counted;
       }
       e.v[j] = v;
     }

@@ -9,6 +9,9 @@
  *                 overshoots it and diverges); ge ← ge·e^(−dt/τe), gi ← gi·e^(−dt/τi)
  *   adaptive θ:   θ ← θ·e^(−dt/τθ) while learning;  spike if v ≥ threshold + θ:
  *                 v ← reset, refractory ← tRef, θ ← θ + θ+ (learning); else refractory −= dt.
+ *   lockout L:    refractory ← max(tRef, L) on a spike; v held while refractory > that − tRef (its
+ *                 first tRef); a spike also needs refractory < 0 after the step's decrement, i.e.
+ *                 more than L since the last one (the released D&C code's `timer > refrac_e`).
  * A step covers the byte range [from, to) of the layer (whole 16-neuron blocks: a thread's share) and
  * appends the crossing neurons, in order, to the list at `out`; the one-spike choice is the sample loop's.
  *
@@ -37,8 +40,8 @@ const ZERO = f32x4.splat(0);
 
 /** Spike check, reset and stores of 4 neurons at byte offset `o`; returns the new crossing count. */
 // @ts-ignore: decorator
-@inline function fire4(o: usize, vv: v128, rf: v128, th: v128, thr: v128, reset: v128, tref: v128, thplus: v128, learning: bool, out: usize, n: i32): i32 {
-  const s = f32x4.ge(vv, f32x4.add(thr, th));
+@inline function fire4(o: usize, vv: v128, rf: v128, th: v128, thr: v128, reset: v128, tref: v128, gate: v128, thplus: v128, learning: bool, out: usize, n: i32): i32 {
+  const s = v128.and(f32x4.ge(vv, f32x4.add(thr, th)), f32x4.lt(rf, gate));
   vv = v128.bitselect(reset, vv, s);
   rf = v128.bitselect(tref, rf, s);
   if (learning) th = v128.bitselect(f32x4.add(th, thplus), th, s);
@@ -55,19 +58,28 @@ const ZERO = f32x4.splat(0);
   return n;
 }
 
+/**
+ * A spike needs the refractory count below this: 0 under a lockout (the count then runs from the
+ * lockout down, and v is held only for its first tRef), else +∞ (no gate, BindsNET's test).
+ */
+// @ts-ignore: decorator
+@inline function spikeGate(): v128 {
+  return f32x4.splat(exc.gated ? <f32>0 : Infinity);
+}
+
 /** Current-synapse update of 4 neurons with summed input `acc`. */
 // @ts-ignore: decorator
 @inline function current4(o: usize, acc: v128, inhib: bool, u: v128, decay: v128, rest: v128, dt: v128, thdecay: v128,
-  thr: v128, reset: v128, tref: v128, thplus: v128, learning: bool, out: usize, n: i32): i32 {
+  thr: v128, reset: v128, tref: v128, clamp: v128, gate: v128, thplus: v128, learning: bool, out: usize, n: i32): i32 {
   let x = acc;
   if (inhib) x = f32x4.add(f32x4.add(x, v128.load(extra + o)), u);
   let vv = f32x4.add(f32x4.mul(decay, f32x4.sub(v128.load(v + o), rest)), rest);
   let th = v128.load(theta + o);
   if (learning) th = f32x4.mul(th, thdecay);
   let rf = v128.load(refractory + o);
-  vv = v128.bitselect(f32x4.add(vv, x), vv, f32x4.le(rf, ZERO));
+  vv = v128.bitselect(f32x4.add(vv, x), vv, f32x4.le(rf, clamp));
   rf = f32x4.sub(rf, dt);
-  return fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, out, n);
+  return fire4(o, vv, rf, th, thr, reset, tref, gate, thplus, learning, out, n);
 }
 
 /**
@@ -90,6 +102,8 @@ export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bo
   const reset = f32x4.splat(exc.reset);
   const thr = f32x4.splat(exc.threshold);
   const tref = f32x4.splat(exc.refractory);
+  const clamp = f32x4.splat(exc.clampAbove);
+  const gate = spikeGate();
   const dt = f32x4.splat(exc.dt);
   const thdecay = f32x4.splat(exc.thetaDecay);
   const thplus = f32x4.splat(exc.thetaPlus);
@@ -107,10 +121,10 @@ export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bo
       a2 = f32x4.add(a2, v128.load(o, 32));
       a3 = f32x4.add(a3, v128.load(o, 48));
     }
-    n = current4(jb, a0, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
-    n = current4(jb + 16, a1, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
-    n = current4(jb + 32, a2, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
-    n = current4(jb + 48, a3, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
+    n = current4(jb, a0, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
+    n = current4(jb + 16, a1, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
+    n = current4(jb + 32, a2, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
+    n = current4(jb + 48, a3, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
   }
   return n;
 }
@@ -138,6 +152,8 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
   const reset = f32x4.splat(exc.reset);
   const thr = f32x4.splat(exc.threshold);
   const tref = f32x4.splat(exc.refractory);
+  const clamp = f32x4.splat(exc.clampAbove);
+  const gate = spikeGate();
   const dt = f32x4.splat(exc.dt);
   const thdecay = f32x4.splat(exc.thetaDecay);
   const thplus = f32x4.splat(exc.thetaPlus);
@@ -148,7 +164,7 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
     for (let o = from; o < to; o += 16) {
       const x = v128.load(input + o);
       v128.store(input + o, ZERO);
-      n = current4(o, x, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, thplus, learning, out, n);
+      n = current4(o, x, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
     }
     return n;
   }
@@ -171,13 +187,13 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
     let rf = v128.load(refractory + o);
     const drive = f32x4.add(f32x4.add(f32x4.sub(rest, vv), f32x4.mul(gE, f32x4.sub(eE, vv))), f32x4.mul(gI, f32x4.sub(eI, vv)));
     const stepped = f32x4.pmax(vLow, f32x4.pmin(vHigh, f32x4.add(vv, f32x4.mul(k, drive))));
-    vv = v128.bitselect(stepped, vv, f32x4.le(rf, ZERO));
+    vv = v128.bitselect(stepped, vv, f32x4.le(rf, clamp));
     rf = f32x4.sub(rf, dt);
     v128.store(ge + o, flush4(f32x4.mul(gE, geDecay), floor));
     v128.store(gi + o, flush4(f32x4.mul(gI, giDecay), floor));
     let th = v128.load(theta + o);
     if (learning) th = f32x4.mul(th, thdecay);
-    n = fire4(o, vv, rf, th, thr, reset, tref, thplus, learning, out, n);
+    n = fire4(o, vv, rf, th, thr, reset, tref, gate, thplus, learning, out, n);
   }
   return n;
 }

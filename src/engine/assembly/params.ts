@@ -18,7 +18,12 @@ export class Layer {
   rest: f32 = 0;
   reset: f32 = 0;
   threshold: f32 = 0;
+  /** What the refractory count is set to on a spike: max(tRef, lockout). */
   refractory: f32 = 0;
+  /** v is held while the count is above this: the count minus tRef. */
+  clampAbove: f32 = 0;
+  /** The spike test also asks for the count below 0 (a lockout is set). */
+  gated: bool = false;
   dt: f32 = 0;
   /** exp(−dt/τ) (current synapses: exact leak). */
   decay: f32 = 0;
@@ -82,13 +87,15 @@ export let restSteps: i32 = 0;
 /** Column sum after normalization, 0 = off. */
 export let norm: f64 = 0;
 
-export function setLayer(which: i32, rest: f32, reset: f32, threshold: f32, refractory: f32, dt: f32, decay: f32,
+export function setLayer(which: i32, rest: f32, reset: f32, threshold: f32, refractory: f32, lockout: f32, dt: f32, decay: f32,
   thetaDecay: f32, thetaPlus: f32, synapse: i32, k: f32, excReversal: f32, inhReversal: f32, geDecay: f32, giDecay: f32): void {
   const l = which == 0 ? exc : inh;
   l.rest = rest;
   l.reset = reset;
   l.threshold = threshold;
-  l.refractory = refractory;
+  l.refractory = max(refractory, lockout);
+  l.clampAbove = max(refractory, lockout) - refractory;
+  l.gated = lockout > 0;
   l.dt = dt;
   l.decay = decay;
   l.thetaDecay = thetaDecay;
