@@ -13,8 +13,9 @@
  *   npm run bench -- --repeats 3 --neurons 100
  *   npm run bench -- --models-only
  *   npm run bench -- --threads-only
+ *   npm run bench -- --recovery-only   # one network's speed before, during and after other work
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -99,6 +100,52 @@ async function threadScaling(repeats: number, sizes: { neurons: number; train: n
   console.log(
     `oversubscribed: 1,600 neurons on ${over} threads and ${over - 1} cores trains ${Math.round(crowded.train)} samples/s (1 thread: ${Math.round(alone.train)})`,
   );
+  await recovery();
+}
+
+/**
+ * One network on every core, with as many busy processes started beside it for a few seconds:
+ * its training speed before, during and after. Waiters shorten their spin while the cores are
+ * taken; after, the speed must come back (it once stayed halved for the rest of the run).
+ */
+async function recovery(): Promise<void> {
+  const threads = availableParallelism();
+  const def = resolveDefinition({ preset: 'diehl-cook-2015', neurons: 1600, train: 20000, test: 0, seed: 3, checkpointEvery: 0, stream: { spikesEvery: 0, weightsEvery: 0, progressEvery: 25 } });
+  const marks: { t: number; done: number }[] = [];
+  const hogs: ChildProcess[] = [];
+  let t0 = NaN;
+  const BEFORE = 3000;
+  const BUSY = 3000;
+  const rate = (from: number, to: number) => {
+    const inside = marks.filter((m) => m.t >= from && m.t <= to);
+    if (inside.length < 2) return NaN;
+    const a = inside[0];
+    const b = inside[inside.length - 1];
+    return ((b.done - a.done) * 1000) / (b.t - a.t);
+  };
+  try {
+    await runExperiment(def, {
+      threads,
+      yieldEveryMs: 1e9,
+      emit: (e) => {
+        if (e.type !== 'progress' || e.phase !== 'train') return;
+        // Times from the first progress event: loading the data is not training.
+        if (Number.isNaN(t0)) t0 = performance.now();
+        const t = performance.now() - t0;
+        marks.push({ t, done: e.done });
+        if (t > BEFORE && hogs.length === 0 && t < BEFORE + BUSY)
+          for (let k = 0; k < threads; k++) hogs.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+        if (t > BEFORE + BUSY) for (const h of hogs.splice(0)) h.kill('SIGKILL');
+      },
+    });
+  } finally {
+    for (const h of hogs) h.kill('SIGKILL');
+  }
+  const end = marks[marks.length - 1]?.t ?? 0;
+  const [before, during, after] = [rate(0, BEFORE), rate(BEFORE + 200, BEFORE + BUSY), rate(BEFORE + BUSY + 500, end)];
+  console.log(
+    `after other work: 1,600 neurons on ${threads} threads trains ${Math.round(before)} samples/s, ${Math.round(during)} while ${threads} busy processes run, ${Math.round(after)} after they stop`,
+  );
 }
 
 type Dense = Extract<ExperimentDefinition['connections'][number], { type: 'dense' }>;
@@ -165,10 +212,12 @@ async function main(): Promise<void> {
       'no-models': { type: 'boolean' },
       'no-threads': { type: 'boolean' },
       'threads-only': { type: 'boolean' },
+      'recovery-only': { type: 'boolean' },
     },
   });
   const repeats = Number(values.repeats);
   if (values['models-only']) return models(Math.min(repeats, 3));
+  if (values['recovery-only']) return recovery();
   const threadSizes = [
     { neurons: 1600, train: 1500, test: 600 },
     { neurons: 6400, train: 400, test: 200 },

@@ -93,10 +93,22 @@ const WAIT_LIMIT: i32 = 60;
  * MIN_SPINS. A wait that ends asleep quarters this thread's spin limit, one answered while spinning
  * raises it by an eighth: when the partner is not running (more runnable threads than cores) a
  * spinning waiter only holds the core it needs, so the waiter soon sleeps at once.
+ *
+ * Once the cores are free again, hand-offs that take more than MIN_SPINS polls would keep the
+ * limit at its floor (every wait sleeps, none raises it): a 6,400-neuron run on 2 threads stayed
+ * at half speed for good after a burst of other work. So every `probeEvery`-th wait spins up to
+ * SPINS: answered within HEALTHY polls, the partner is running and the full limit comes back;
+ * otherwise (still oversubscribed) probes become twice as rare, up to one in MAX_PROBE_EVERY.
  */
 const SPINS: i32 = 1 << 20;
 const MIN_SPINS: i32 = 1 << 10;
+/** A partner that answers within this many polls is running (a descheduled one takes a time slice, ~2^20). */
+const HEALTHY: i32 = 1 << 16;
+const MIN_PROBE_EVERY: i32 = 1 << 6;
+const MAX_PROBE_EVERY: i32 = 1 << 16;
 let spinLimit: i32 = SPINS;
+let probeEvery: i32 = MIN_PROBE_EVERY;
+let sinceProbe: i32 = 0;
 
 // @ts-ignore: decorator
 @inline function helperLine(h: i32): usize {
@@ -171,15 +183,27 @@ export function adoptLayout(c: usize): void {
  * up (traps) after `limit` seconds asleep; a helper (limit −1) waits as long as it takes.
  */
 function awaitChange(p: usize, old: i32, sleeping: usize, limit: i32): i32 {
-  const spins = spinLimit;
+  const probe = spinLimit < SPINS && ++sinceProbe >= probeEvery;
+  if (probe) sinceProbe = 0;
+  const spins = probe ? SPINS : spinLimit;
   for (let k = 0; k < spins; k++) {
     const x = atomic.load<i32>(p);
     if (x != old) {
-      if (spins < SPINS) spinLimit = min(SPINS, spins + (spins >> 3));
+      if (probe) {
+        if (k < HEALTHY) {
+          spinLimit = SPINS;
+          probeEvery = MIN_PROBE_EVERY;
+        } else {
+          probeEvery = min(MAX_PROBE_EVERY, probeEvery << 1);
+        }
+      } else if (spins < SPINS) {
+        spinLimit = min(SPINS, spins + (spins >> 3));
+      }
       return x;
     }
   }
-  spinLimit = max(MIN_SPINS, spins >> 2);
+  if (probe) probeEvery = min(MAX_PROBE_EVERY, probeEvery << 1);
+  else spinLimit = max(MIN_SPINS, spins >> 2);
   // Asleep, a failed partner (FAILED, set by the host) is noticed within a second, and one that
   // vanished (a terminated thread raises nothing) after WAIT_LIMIT seconds.
   for (let slept = 0; ; slept++) {
