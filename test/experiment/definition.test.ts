@@ -59,6 +59,8 @@ describe('diehl-cook-2015 preset', () => {
       tauThetaMs: 1e7,
       thetaInitMv: 0,
       oneSpikePerStep: true,
+      // BindsNET's spike test looks at v alone.
+      spikeLockoutMs: 0,
       synapse: { type: 'current' },
     });
     expect(ai).toEqual({ id: 'Ai', type: 'lif', size: 100, restMv: -60, resetMv: -45, thresholdMv: -40, refractoryMs: 2, tauMs: 10, traceTauMs: 20, synapse: { type: 'current' } });
