@@ -170,6 +170,12 @@ describe('unknown fields are rejected', () => {
     expect(() => preset({ dtMs: -1 })).toThrow();
     expect(() => preset({ seed: 2 ** 32 })).toThrow();
     expect(() => preset({ encoder: 'gaussian' })).toThrow();
+    expect(() => preset({ spikeLockoutMs: -1 })).toThrow(/spikeLockoutMs/);
+    const full = resolveDefinition({ preset: 'diehl-cook-2015-original' });
+    expect(full.layers[1]).toMatchObject({ spikeLockoutMs: 50 });
+    expect(() => resolveDefinition({ ...full, layers: [full.layers[0], { ...full.layers[1], spikeLockoutMs: 20_000 }, full.layers[2]] })).toThrow(
+      /"layers",\s*1,\s*"spikeLockoutMs"/,
+    );
   });
 
   it('a full definition gets the layer defaults of its type', () => {
