@@ -111,12 +111,15 @@ async function threadScaling(repeats: number, sizes: { neurons: number; train: n
  */
 async function recovery(): Promise<void> {
   const threads = availableParallelism();
-  const def = resolveDefinition({ preset: 'diehl-cook-2015', neurons: 1600, train: 20000, test: 0, seed: 3, checkpointEvery: 0, stream: { spikesEvery: 0, weightsEvery: 0, progressEvery: 25 } });
+  // Sized by time, not samples (a fixed workload ran out before "after" on fast machines): the
+  // run is stopped 5 s after the busy processes end.
+  const def = resolveDefinition({ preset: 'diehl-cook-2015', neurons: 1600, train: 60000, epochs: 10, test: 0, seed: 3, checkpointEvery: 0, stream: { spikesEvery: 0, weightsEvery: 0, progressEvery: 25 } });
   const marks: { t: number; done: number }[] = [];
   const hogs: ChildProcess[] = [];
   let t0 = NaN;
   const BEFORE = 3000;
   const BUSY = 3000;
+  const AFTER = 5000;
   const rate = (from: number, to: number) => {
     const inside = marks.filter((m) => m.t >= from && m.t <= to);
     if (inside.length < 2) return NaN;
@@ -128,6 +131,7 @@ async function recovery(): Promise<void> {
     await runExperiment(def, {
       threads,
       yieldEveryMs: 1e9,
+      shouldStop: () => !Number.isNaN(t0) && performance.now() - t0 > BEFORE + BUSY + AFTER,
       emit: (e) => {
         if (e.type !== 'progress' || e.phase !== 'train') return;
         // Times from the first progress event: loading the data is not training.
