@@ -83,6 +83,9 @@ interface KernelExports {
   awaitHelpers(): void;
   stopHelpers(): void;
   failedFlag(): number;
+  runAlone(jobs: number): void;
+  aloneLeft(): number;
+  aloneSpells(): number;
   [global: string]: unknown;
 }
 
@@ -339,6 +342,24 @@ export class Network {
   private readonly helpers: Worker[] = [];
   private helpersReady = false;
   private closed = false;
+
+  /**
+   * Thread 0 runs the next `jobs` jobs on the whole layer while the helpers sleep. The kernel
+   * does this by itself when its helpers are not getting a core; results do not change.
+   */
+  runAlone(jobs: number): void {
+    if (this.threads > 1) this.k.runAlone(jobs);
+  }
+
+  /** How many times thread 0 went alone by itself because its helpers were not getting a core. */
+  get aloneSpells(): number {
+    return this.threads > 1 ? this.k.aloneSpells() : 0;
+  }
+
+  /** Jobs thread 0 still runs alone (0 on one thread). */
+  get aloneJobsLeft(): number {
+    return this.threads > 1 ? this.k.aloneLeft() : 0;
+  }
 
   /** Ends the helper threads (a multi-threaded network); the network cannot run samples after it. */
   close(): void {

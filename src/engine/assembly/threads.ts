@@ -43,6 +43,8 @@ const JOB_EXIT: i32 = 3;
 const JOB_FLUSH: i32 = 4;
 const JOB_NORMALIZE: i32 = 5;
 const JOB_RESET: i32 = 6;
+/** Set in KIND on the first job after thread 0 ran alone: helpers wait with the full spin again. */
+const TRIAL: i32 = 1 << 8;
 
 // Control block, one cache line per writer and purpose: a line that a thread polls is written
 // once per hand-off (a store into a line another core is polling costs a round trip each).
@@ -107,6 +109,59 @@ const HEALTHY: i32 = 1 << 16;
 const MIN_PROBE_EVERY: i32 = 1 << 6;
 const MAX_PROBE_EVERY: i32 = 1 << 16;
 let spinLimit: i32 = SPINS;
+/** Whether the last `awaitChange` had to sleep. */
+let lastWaitSlept: bool = false;
+
+/**
+ * Solo mode. With more runnable threads than cores (another process beside a 2-thread run on 2
+ * cores), a helper is often not running when thread 0 hands it a share, and every step then waits
+ * for the scheduler: a 1,600-neuron run fell from 1,460 to 146 samples/s beside one busy process,
+ * a tenth of what one thread alone gets. When thread 0 had to sleep for a helper in more than a
+ * quarter of a window's steps, it runs the next `soloBudget` jobs on the whole layer itself
+ * (the single-thread path: same bits, as for any split) while the helpers sleep, then tries the
+ * helpers again; a failed trial doubles the budget (up to MAX_SOLO_JOBS), a good window resets it.
+ */
+const MIN_SOLO_JOBS: i32 = 1 << 10;
+const MAX_SOLO_JOBS: i32 = 1 << 18;
+let soloLeft: i32 = 0;
+let soloBudget: i32 = MIN_SOLO_JOBS;
+let slept: i32 = 0;
+
+/** True while thread 0 runs jobs alone: one thread, or solo mode (which counts its jobs down). */
+// @ts-ignore: decorator
+@inline function alone(): bool {
+  if (threadCount == 1) return true;
+  if (soloLeft == 0) return false;
+  if (--soloLeft == 0) {
+    // The trial that follows waits with the full spin: after a long busy spell the spin limit is at
+    // its floor and probes are rare, and a trial whose waits all sleep would look oversubscribed
+    // even with free cores (no waits happen while alone, so probes would never come round).
+    spinLimit = SPINS;
+    probeEvery = MIN_PROBE_EVERY;
+    sinceProbe = 0;
+    trialStart = true;
+  }
+  return true;
+}
+
+let trialStart: bool = false;
+
+/** Thread 0: runs the next `jobs` jobs alone (tests check that switching changes no bit). */
+export function runAlone(jobs: i32): void {
+  soloLeft = max(0, jobs);
+}
+
+let spells: i32 = 0;
+
+/** How many times thread 0 went alone by itself (helpers not getting a core). */
+export function aloneSpells(): i32 {
+  return spells;
+}
+
+/** Jobs thread 0 still runs alone. */
+export function aloneLeft(): i32 {
+  return soloLeft;
+}
 let probeEvery: i32 = MIN_PROBE_EVERY;
 let sinceProbe: i32 = 0;
 
@@ -140,6 +195,14 @@ const REBALANCE_JOBS: i32 = 64;
  * boundary moves towards the side that finished first.
  */
 function rebalance(): void {
+  if (slept * 4 > jobs) {
+    spells++;
+    soloLeft = soloBudget;
+    soloBudget = min(MAX_SOLO_JOBS, soloBudget << 1);
+  } else {
+    soloBudget = MIN_SOLO_JOBS;
+  }
+  slept = 0;
   const blocks = stride >> 4;
   const step = max(1, blocks >> 7);
   if (waited * 5 > jobs * 3) share0 = min(blocks, share0 + step);
@@ -183,6 +246,7 @@ export function adoptLayout(c: usize): void {
  * up (traps) after `limit` seconds asleep; a helper (limit −1) waits as long as it takes.
  */
 function awaitChange(p: usize, old: i32, sleeping: usize, limit: i32): i32 {
+  lastWaitSlept = false;
   const probe = spinLimit < SPINS && ++sinceProbe >= probeEvery;
   if (probe) sinceProbe = 0;
   const spins = probe ? SPINS : spinLimit;
@@ -204,6 +268,7 @@ function awaitChange(p: usize, old: i32, sleeping: usize, limit: i32): i32 {
   }
   if (probe) probeEvery = min(MAX_PROBE_EVERY, probeEvery << 1);
   else spinLimit = max(MIN_SPINS, spins >> 2);
+  lastWaitSlept = true;
   // Asleep, a failed partner (FAILED, set by the host) is noticed within a second, and one that
   // vanished (a terminated thread raises nothing) after WAIT_LIMIT seconds.
   for (let slept = 0; ; slept++) {
@@ -245,7 +310,15 @@ export function helperStart(h: i32): void {
 export function helperStep(h: i32): bool {
   const line = helperLine(h);
   seqSeen = awaitChange(ctrl + SEQ, seqSeen, line + SLEEPING, -1);
-  const kind = atomic.load<i32>(ctrl + KIND);
+  const word = atomic.load<i32>(ctrl + KIND);
+  if (word & TRIAL) {
+    // Asleep through thread 0's spell alone, this helper's spin limit is at its floor; a trial
+    // whose hand-offs all need a wake-up would look oversubscribed on free cores.
+    spinLimit = SPINS;
+    probeEvery = MIN_PROBE_EVERY;
+    sinceProbe = 0;
+  }
+  const kind = word & (TRIAL - 1);
   if (kind == JOB_EXIT) return false;
   store<i32>(line + COUNT, runShare(h, kind, crossedBy + <usize>h * (<usize>stride << 2)));
   publish(line + DONE, seqSeen, ctrl + MAIN_SLEEPING);
@@ -287,7 +360,8 @@ function runShare(t: i32, kind: i32, out: usize): i32 {
 // ---- thread 0 ----
 
 function runJob(kind: i32): void {
-  store<i32>(ctrl + KIND, kind);
+  store<i32>(ctrl + KIND, trialStart ? kind | TRIAL : kind);
+  trialStart = false;
   if (planPending && kind != JOB_EXIT) {
     store<i32>(ctrl + PLAN_DEP, planDep);
     store<i32>(ctrl + PLAN_POT, planPot);
@@ -311,16 +385,19 @@ function runJob(kind: i32): void {
   if (kind == JOB_EXIT) return;
   ownCount = runShare(0, kind, ownOut);
   let late = false;
+  let asleep = false;
   for (let h = 1; h < threadCount; h++) {
     const done = helperLine(h) + DONE;
     if (atomic.load<i32>(done) != seq) {
       late = true;
       awaitChange(done, seq - 1, ctrl + MAIN_SLEEPING, WAIT_LIMIT);
+      if (lastWaitSlept) asleep = true;
     }
   }
   if (kind == JOB_EXC) {
     jobs++;
     if (late) waited++;
+    if (asleep) slept++;
     if (jobs == REBALANCE_JOBS) rebalance();
   }
 }
@@ -342,7 +419,7 @@ export function awaitHelpers(): void {
  */
 export function excStep(fused: bool, nrows: i32, uniform: f32, hSelf: f32, learning: bool, inhib: bool, input: usize, out: usize): i32 {
   const end = <usize>stride << 2;
-  if (threadCount == 1) {
+  if (alone()) {
     applyPlanned();
     return fused
       ? stepExcFused(nrows, uniform, learning, inhib, 0, end, out)
@@ -371,7 +448,7 @@ export function excStep(fused: bool, nrows: i32, uniform: f32, hSelf: f32, learn
  */
 export function scatterInputs(list: usize, count: i32, next: i32): void {
   if (count == 0) return;
-  if (threadCount == 1) {
+  if (alone()) {
     applyPlanned();
     scatterRange(list, count, next, 0, <usize>stride << 2);
     return;
@@ -432,7 +509,7 @@ function applyPlanned(): void {
 
 /** Applies the planned plasticity now (before weights are read outside a job on the layer). */
 export function flushPlasticity(): void {
-  if (threadCount == 1) applyPlanned();
+  if (alone()) applyPlanned();
   else if (planPending) runJob(JOB_FLUSH);
 }
 
@@ -442,7 +519,7 @@ export function flushPlasticity(): void {
  */
 export function normalizeColumns(all: bool): bool {
   const count = all ? -1 : touchedCount;
-  if (threadCount == 1) {
+  if (alone()) {
     applyPlanned();
     return normalizeRange(0, stride, count, norm);
   }
@@ -455,7 +532,7 @@ export function normalizeColumns(all: bool): bool {
 
 /** Resting state of the excitatory neurons, each thread its own (at the start of a sample). */
 export function resetLayer(): void {
-  if (threadCount == 1) resetNeurons(0, <usize>stride << 2);
+  if (alone()) resetNeurons(0, <usize>stride << 2);
   else runJob(JOB_RESET);
 }
 
