@@ -85,7 +85,6 @@ interface KernelExports {
   failedFlag(): number;
   runAlone(jobs: number): void;
   aloneLeft(): number;
-  aloneSpells(): number;
   [global: string]: unknown;
 }
 
@@ -349,11 +348,6 @@ export class Network {
    */
   runAlone(jobs: number): void {
     if (this.threads > 1) this.k.runAlone(jobs);
-  }
-
-  /** How many times thread 0 went alone by itself because its helpers were not getting a core. */
-  get aloneSpells(): number {
-    return this.threads > 1 ? this.k.aloneSpells() : 0;
   }
 
   /** Jobs thread 0 still runs alone (0 on one thread). */

@@ -6,4 +6,4 @@ export { encodeIntervals, encodeLatency, encodedActiveCount } from './encoder';
 export {
   resetState, runSample, recordedExcCount, recordedInhCount, flags, setFlags, carriedStateBytes, saveCarriedState, loadCarriedState, scratch,
 } from './network';
-export { setThreads, adoptLayout, helperStart, helperStep, awaitHelpers, stopHelpers, failedFlag, runAlone, aloneLeft, aloneSpells, MAX_THREADS } from './threads';
+export { setThreads, adoptLayout, helperStart, helperStep, awaitHelpers, stopHelpers, failedFlag, runAlone, aloneLeft, MAX_THREADS } from './threads';

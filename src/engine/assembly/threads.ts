@@ -109,8 +109,17 @@ const HEALTHY: i32 = 1 << 16;
 const MIN_PROBE_EVERY: i32 = 1 << 6;
 const MAX_PROBE_EVERY: i32 = 1 << 16;
 let spinLimit: i32 = SPINS;
+let probeEvery: i32 = MIN_PROBE_EVERY;
+let sinceProbe: i32 = 0;
 /** Whether the last `awaitChange` had to sleep. */
 let lastWaitSlept: bool = false;
+
+/** The full spin again (the start of a trial after thread 0 ran alone). */
+function spinFully(): void {
+  spinLimit = SPINS;
+  probeEvery = MIN_PROBE_EVERY;
+  sinceProbe = 0;
+}
 
 /**
  * Solo mode. With more runnable threads than cores (another process beside a 2-thread run on 2
@@ -125,7 +134,10 @@ const MIN_SOLO_JOBS: i32 = 1 << 10;
 const MAX_SOLO_JOBS: i32 = 1 << 18;
 let soloLeft: i32 = 0;
 let soloBudget: i32 = MIN_SOLO_JOBS;
-let slept: i32 = 0;
+/** Steps of the current window in which thread 0 slept waiting for a helper. */
+let sleptJobs: i32 = 0;
+/** The next job is the first after a spell alone (KIND carries TRIAL). */
+let trialStart: bool = false;
 
 /** True while thread 0 runs jobs alone: one thread, or solo mode (which counts its jobs down). */
 // @ts-ignore: decorator
@@ -136,34 +148,21 @@ let slept: i32 = 0;
     // The trial that follows waits with the full spin: after a long busy spell the spin limit is at
     // its floor and probes are rare, and a trial whose waits all sleep would look oversubscribed
     // even with free cores (no waits happen while alone, so probes would never come round).
-    spinLimit = SPINS;
-    probeEvery = MIN_PROBE_EVERY;
-    sinceProbe = 0;
+    spinFully();
     trialStart = true;
   }
   return true;
 }
-
-let trialStart: bool = false;
 
 /** Thread 0: runs the next `jobs` jobs alone (tests check that switching changes no bit). */
 export function runAlone(jobs: i32): void {
   soloLeft = max(0, jobs);
 }
 
-let spells: i32 = 0;
-
-/** How many times thread 0 went alone by itself (helpers not getting a core). */
-export function aloneSpells(): i32 {
-  return spells;
-}
-
 /** Jobs thread 0 still runs alone. */
 export function aloneLeft(): i32 {
   return soloLeft;
 }
-let probeEvery: i32 = MIN_PROBE_EVERY;
-let sinceProbe: i32 = 0;
 
 // @ts-ignore: decorator
 @inline function helperLine(h: i32): usize {
@@ -195,14 +194,13 @@ const REBALANCE_JOBS: i32 = 64;
  * boundary moves towards the side that finished first.
  */
 function rebalance(): void {
-  if (slept * 4 > jobs) {
-    spells++;
+  if (sleptJobs * 4 > jobs) {
     soloLeft = soloBudget;
     soloBudget = min(MAX_SOLO_JOBS, soloBudget << 1);
   } else {
     soloBudget = MIN_SOLO_JOBS;
   }
-  slept = 0;
+  sleptJobs = 0;
   const blocks = stride >> 4;
   const step = max(1, blocks >> 7);
   if (waited * 5 > jobs * 3) share0 = min(blocks, share0 + step);
@@ -314,9 +312,7 @@ export function helperStep(h: i32): bool {
   if (word & TRIAL) {
     // Asleep through thread 0's spell alone, this helper's spin limit is at its floor; a trial
     // whose hand-offs all need a wake-up would look oversubscribed on free cores.
-    spinLimit = SPINS;
-    probeEvery = MIN_PROBE_EVERY;
-    sinceProbe = 0;
+    spinFully();
   }
   const kind = word & (TRIAL - 1);
   if (kind == JOB_EXIT) return false;
@@ -397,7 +393,7 @@ function runJob(kind: i32): void {
   if (kind == JOB_EXC) {
     jobs++;
     if (late) waited++;
-    if (asleep) slept++;
+    if (asleep) sleptJobs++;
     if (jobs == REBALANCE_JOBS) rebalance();
   }
 }
