@@ -38,50 +38,6 @@ const ZERO = f32x4.splat(0);
   return Mathf.abs(x) < FLUSH ? 0 : x;
 }
 
-/** Spike check, reset and stores of 4 neurons at byte offset `o`; returns the new crossing count. */
-// @ts-ignore: decorator
-@inline function fire4(o: usize, vv: v128, rf: v128, th: v128, thr: v128, reset: v128, tref: v128, gate: v128, thplus: v128, learning: bool, out: usize, n: i32): i32 {
-  const s = v128.and(f32x4.ge(vv, f32x4.add(thr, th)), f32x4.lt(rf, gate));
-  vv = v128.bitselect(reset, vv, s);
-  rf = v128.bitselect(tref, rf, s);
-  if (learning) th = v128.bitselect(f32x4.add(th, thplus), th, s);
-  v128.store(v + o, vv);
-  v128.store(refractory + o, rf);
-  v128.store(theta + o, th);
-  if (v128.any_true(s)) {
-    const j = <i32>(o >> 2);
-    if (i32x4.extract_lane(s, 0)) store<i32>(out + (<usize>(n++) << 2), j);
-    if (i32x4.extract_lane(s, 1)) store<i32>(out + (<usize>(n++) << 2), j + 1);
-    if (i32x4.extract_lane(s, 2)) store<i32>(out + (<usize>(n++) << 2), j + 2);
-    if (i32x4.extract_lane(s, 3)) store<i32>(out + (<usize>(n++) << 2), j + 3);
-  }
-  return n;
-}
-
-/**
- * A spike needs the refractory count below this: 0 under a lockout (the count then runs from the
- * lockout down, and v is held only for its first tRef), else +∞ (no gate, BindsNET's test).
- */
-// @ts-ignore: decorator
-@inline function spikeGate(): v128 {
-  return f32x4.splat(exc.gated ? <f32>0 : Infinity);
-}
-
-/** Current-synapse update of 4 neurons with summed input `acc`. */
-// @ts-ignore: decorator
-@inline function current4(o: usize, acc: v128, inhib: bool, u: v128, decay: v128, rest: v128, dt: v128, thdecay: v128,
-  thr: v128, reset: v128, tref: v128, clamp: v128, gate: v128, thplus: v128, learning: bool, out: usize, n: i32): i32 {
-  let x = acc;
-  if (inhib) x = f32x4.add(f32x4.add(x, v128.load(extra + o)), u);
-  let vv = f32x4.add(f32x4.mul(decay, f32x4.sub(v128.load(v + o), rest)), rest);
-  let th = v128.load(theta + o);
-  if (learning) th = f32x4.mul(th, thdecay);
-  let rf = v128.load(refractory + o);
-  vv = v128.bitselect(f32x4.add(vv, x), vv, f32x4.le(rf, clamp));
-  rf = f32x4.sub(rf, dt);
-  return fire4(o, vv, rf, th, thr, reset, tref, gate, thplus, learning, out, n);
-}
-
 /**
  * Current synapses without delays: the input of each neuron is the sum of the weight rows of the
  * `nrows` inputs that spiked at t−1 (addresses in `rows`), summed in spike order from zero and
@@ -89,42 +45,93 @@ const ZERO = f32x4.splat(0);
  * per-neuron correction; `inhib` false promises both are zero (x + 0 is x: skipped, same bits).
  */
 export function stepExcFused(nrows: i32, uniform: f32, learning: bool, inhib: bool, from: usize, to: usize, out: usize): i32 {
-  // One copy per flag pair: the flags are then constants in the per-neuron code.
-  if (learning) return inhib ? fused(nrows, uniform, true, true, from, to, out) : fused(nrows, uniform, true, false, from, to, out);
-  return inhib ? fused(nrows, uniform, false, true, from, to, out) : fused(nrows, uniform, false, false, from, to, out);
+  // One copy per flag triple: the flags are then constants in the per-neuron code.
+  if (exc.gated) {
+    if (learning) return inhib ? fused(nrows, uniform, true, true, true, from, to, out) : fused(nrows, uniform, true, false, true, from, to, out);
+    return inhib ? fused(nrows, uniform, false, true, true, from, to, out) : fused(nrows, uniform, false, false, true, from, to, out);
+  }
+  if (learning) return inhib ? fused(nrows, uniform, true, true, false, from, to, out) : fused(nrows, uniform, true, false, false, from, to, out);
+  return inhib ? fused(nrows, uniform, false, true, false, from, to, out) : fused(nrows, uniform, false, false, false, from, to, out);
+}
+
+/**
+ * Current-synapse update of 4 neurons at byte offset `o` with summed input `acc`; returns the 4-bit
+ * mask of threshold crossings, stored as if they had not crossed:
+ * crossings are rare (a few per step in the whole layer), so `fire` resets them one by one and the
+ * common path has no selects to do. v + (x & m) equals select(m, v + x, v) because v here is never
+ * −0 (rest + d·(v − rest) is −0 only if both terms are, and v − rest = −0 needs v = −0, rest = +0).
+ * The layer's arrays come in locals: V8 reloads a wasm global at every use.
+ */
+// @ts-ignore: decorator
+@inline function current4(o: usize, acc: v128, inhib: bool, gated: bool, learning: bool, vA: usize, rA: usize, tA: usize, eA: usize,
+  u: v128, decay: v128, rest: v128, dt: v128, thdecay: v128, thr: v128, clamp: v128): i32 {
+  let x = acc;
+  if (inhib) x = f32x4.add(f32x4.add(x, v128.load(eA + o)), u);
+  let vv = f32x4.add(f32x4.mul(decay, f32x4.sub(v128.load(vA + o), rest)), rest);
+  let th = v128.load(tA + o);
+  if (learning) {
+    th = f32x4.mul(th, thdecay);
+    v128.store(tA + o, th);
+  }
+  const rf = v128.load(rA + o);
+  vv = f32x4.add(vv, v128.and(x, f32x4.le(rf, clamp)));
+  const rfNext = f32x4.sub(rf, dt);
+  v128.store(vA + o, vv);
+  v128.store(rA + o, rfNext);
+  let s = f32x4.ge(vv, f32x4.add(thr, th));
+  if (gated) s = v128.and(s, f32x4.lt(rfNext, ZERO));
+  return i32x4.bitmask(s);
+}
+
+/**
+ * The crossings of a block (bit b of `mask`: neuron j + b) spike: v ← reset, refractory ← tRef,
+ * θ ← θ + θ+ (learning), appended to the list at `out` in order; returns the new count.
+ */
+function fire(mask: i32, j: i32, learning: bool, out: usize, n: i32): i32 {
+  const reset = exc.reset;
+  const tref = exc.refractory;
+  const thplus = exc.thetaPlus;
+  while (mask != 0) {
+    const k = j + ctz(mask);
+    const o = <usize>k << 2;
+    store<f32>(v + o, reset);
+    store<f32>(refractory + o, tref);
+    if (learning) store<f32>(theta + o, load<f32>(theta + o) + thplus);
+    store<i32>(out + (<usize>(n++) << 2), k);
+    mask &= mask - 1;
+  }
+  return n;
 }
 
 // @ts-ignore: decorator
-@inline function fused(nrows: i32, uniform: f32, learning: bool, inhib: bool, from: usize, to: usize, out: usize): i32 {
+@inline function fused(nrows: i32, uniform: f32, learning: bool, inhib: bool, gated: bool, from: usize, to: usize, out: usize): i32 {
   const u = f32x4.splat(uniform);
   const decay = f32x4.splat(exc.decay);
   const rest = f32x4.splat(exc.rest);
-  const reset = f32x4.splat(exc.reset);
   const thr = f32x4.splat(exc.threshold);
-  const tref = f32x4.splat(exc.refractory);
   const clamp = f32x4.splat(exc.clampAbove);
-  const gate = spikeGate();
   const dt = f32x4.splat(exc.dt);
   const thdecay = f32x4.splat(exc.thetaDecay);
-  const thplus = f32x4.splat(exc.thetaPlus);
-  const rowsEnd = rows + (<usize>nrows << 2);
+  const vA = v, rA = refractory, tA = theta, eA = extra, rowsA = rows;
+  const rowsEnd = rowsA + (<usize>nrows << 2);
   let n = 0;
   for (let jb = from; jb < to; jb += 64) {
     let a0 = ZERO;
     let a1 = ZERO;
     let a2 = ZERO;
     let a3 = ZERO;
-    for (let r = rows; r < rowsEnd; r += 4) {
+    for (let r = rowsA; r < rowsEnd; r += 4) {
       const o = <usize>load<i32>(r) + jb;
       a0 = f32x4.add(a0, v128.load(o));
       a1 = f32x4.add(a1, v128.load(o, 16));
       a2 = f32x4.add(a2, v128.load(o, 32));
       a3 = f32x4.add(a3, v128.load(o, 48));
     }
-    n = current4(jb, a0, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
-    n = current4(jb + 16, a1, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
-    n = current4(jb + 32, a2, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
-    n = current4(jb + 48, a3, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
+    let m = current4(jb, a0, inhib, gated, learning, vA, rA, tA, eA, u, decay, rest, dt, thdecay, thr, clamp);
+    m |= current4(jb + 16, a1, inhib, gated, learning, vA, rA, tA, eA, u, decay, rest, dt, thdecay, thr, clamp) << 4;
+    m |= current4(jb + 32, a2, inhib, gated, learning, vA, rA, tA, eA, u, decay, rest, dt, thdecay, thr, clamp) << 8;
+    m |= current4(jb + 48, a3, inhib, gated, learning, vA, rA, tA, eA, u, decay, rest, dt, thdecay, thr, clamp) << 12;
+    if (m != 0) n = fire(m, <i32>(jb >> 2), learning, out, n);
   }
   return n;
 }
@@ -149,22 +156,22 @@ export function gatherRows(nrows: i32): void {
  */
 export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning: bool, inhib: bool, from: usize, to: usize, out: usize): i32 {
   const rest = f32x4.splat(exc.rest);
-  const reset = f32x4.splat(exc.reset);
   const thr = f32x4.splat(exc.threshold);
-  const tref = f32x4.splat(exc.refractory);
   const clamp = f32x4.splat(exc.clampAbove);
-  const gate = spikeGate();
   const dt = f32x4.splat(exc.dt);
   const thdecay = f32x4.splat(exc.thetaDecay);
-  const thplus = f32x4.splat(exc.thetaPlus);
+  const gated = exc.gated;
+  const vA = v, rA = refractory, tA = theta;
   let n = 0;
   if (exc.synapse == SYNAPSE_CURRENT) {
     const u = f32x4.splat(uniform);
     const decay = f32x4.splat(exc.decay);
+    const eA = extra;
     for (let o = from; o < to; o += 16) {
       const x = v128.load(input + o);
       v128.store(input + o, ZERO);
-      n = current4(o, x, inhib, u, decay, rest, dt, thdecay, thr, reset, tref, clamp, gate, thplus, learning, out, n);
+      const m = current4(o, x, inhib, gated, learning, vA, rA, tA, eA, u, decay, rest, dt, thdecay, thr, clamp);
+      if (m != 0) n = fire(m, <i32>(o >> 2), learning, out, n);
     }
     return n;
   }
@@ -183,17 +190,25 @@ export function stepExcBuffered(input: usize, uniform: f32, hSelf: f32, learning
     v128.store(input + o, ZERO);
     let gI = v128.load(gi + o);
     if (inhib) gI = f32x4.add(gI, v128.bitselect(hS, hU, v128.load(inhSelf + o)));
-    let vv = v128.load(v + o);
-    let rf = v128.load(refractory + o);
+    let vv = v128.load(vA + o);
+    const rf = v128.load(rA + o);
     const drive = f32x4.add(f32x4.add(f32x4.sub(rest, vv), f32x4.mul(gE, f32x4.sub(eE, vv))), f32x4.mul(gI, f32x4.sub(eI, vv)));
     const stepped = f32x4.pmax(vLow, f32x4.pmin(vHigh, f32x4.add(vv, f32x4.mul(k, drive))));
     vv = v128.bitselect(stepped, vv, f32x4.le(rf, clamp));
-    rf = f32x4.sub(rf, dt);
+    const rfNext = f32x4.sub(rf, dt);
     v128.store(ge + o, flush4(f32x4.mul(gE, geDecay), floor));
     v128.store(gi + o, flush4(f32x4.mul(gI, giDecay), floor));
-    let th = v128.load(theta + o);
-    if (learning) th = f32x4.mul(th, thdecay);
-    n = fire4(o, vv, rf, th, thr, reset, tref, gate, thplus, learning, out, n);
+    let th = v128.load(tA + o);
+    if (learning) {
+      th = f32x4.mul(th, thdecay);
+      v128.store(tA + o, th);
+    }
+    v128.store(vA + o, vv);
+    v128.store(rA + o, rfNext);
+    let s = f32x4.ge(vv, f32x4.add(thr, th));
+    if (gated) s = v128.and(s, f32x4.lt(rfNext, ZERO));
+    const m = i32x4.bitmask(s);
+    if (m != 0) n = fire(m, <i32>(o >> 2), learning, out, n);
   }
   return n;
 }
