@@ -172,7 +172,7 @@ describe('live stream', () => {
     const heavy = {
       preset: 'diehl-cook-2015',
       neurons: 100,
-      train: 1200,
+      train: 2000,
       test: 0,
       seed: 9,
       stream: { progressEvery: 10, spikesEvery: 1, weightsEvery: 4, voltageNeurons: [0, 1, 2, 3] },
@@ -195,18 +195,21 @@ describe('live stream', () => {
     await run(false); // warm-up: thread JIT, MNIST load, WASM compile
     const droppedBefore = { ...server.lab.hub.counters.dropped };
     // Alternate runs without and with the slow client, so that load from outside the test hits
-    // both alike, and compare medians.
+    // both sides of a pair alike, and take the median of the pairs' ratios: one run is a fraction
+    // of a second and varies by ±30 % beside the other test files on 2 cores.
     const baselineRates: number[] = [];
     const slowedRuns: Awaited<ReturnType<typeof run>>[] = [];
-    for (let k = 0; k < 3; k++) {
+    for (let k = 0; k < 5; k++) {
       baselineRates.push((await run(false)).result.train.samplesPerSec);
       slowedRuns.push(await run(true));
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
     const slowed = slowedRuns.at(-1)!;
 
-    // The engine runs in its own thread and never waits for sockets.
-    expect(median(slowedRuns.map((r) => r.result.train.samplesPerSec))).toBeGreaterThan(0.7 * median(baselineRates));
+    // The engine runs in its own thread and never waits for sockets (an engine that did would
+    // never finish here: the slow client reads nothing until the end).
+    const pairRatios = slowedRuns.map((r, k) => r.result.train.samplesPerSec / baselineRates[k]!);
+    expect(median(pairRatios)).toBeGreaterThan(0.6);
 
     const counters = server.lab.hub.counters;
     expect(counters.dropped.weights - droppedBefore.weights).toBeGreaterThan(0);
@@ -217,7 +220,7 @@ describe('live stream', () => {
     const dropped = Number(/^spikelab_ws_frames_dropped_total\{channel="weights"\} (\d+)$/m.exec(metrics)![1]);
     expect(dropped).toBe(counters.dropped.weights);
 
-    // Produced: 300 snapshots of ~314 kB (~94 MB). Let the slow client read what it was sent.
+    // Produced: 500 snapshots of ~314 kB (~157 MB). Let the slow client read what it was sent.
     for (const r of slowedRuns) (r.slow!.ws as WebSocket & { _socket: { resume(): void } })._socket.resume();
     const slow = slowed.slow!;
     expect((await slow.closed).code).toBe(1000);
