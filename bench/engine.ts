@@ -7,7 +7,8 @@
  * (no reference has them).
  *
  * Then one network on 2 threads against 1 (1,600 and 6,400 neurons, interleaved), the cost of a
- * step's hand-off between threads, and what that predicts for more cores.
+ * step's hand-off between threads, and what that predicts for more cores, with the core-to-core
+ * round trip measured between the runs (it sets what a hand-off costs, and it moves by itself).
  *
  *   npm run bench                      # default sizes, threads, then the models
  *   npm run bench -- --repeats 3 --neurons 100
@@ -23,6 +24,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { resolveDefinition } from '../src/experiment/presets.js';
 import type { ExperimentDefinition } from '../src/experiment/schema.js';
 import { runExperiment } from '../src/experiment/run.js';
@@ -53,6 +55,37 @@ async function measure(request: Record<string, unknown>, patch: (d: ExperimentDe
 }
 
 /**
+ * Microseconds per round trip of one value between two threads spinning on a SharedArrayBuffer,
+ * over `ms`. On the 2-vCPU VMs here it is bimodal and moves by itself every few seconds (0.1 µs,
+ * or 0.5 µs when the host places the vCPUs apart), and so does everything a step's hand-offs cost:
+ * the thread figures are printed with the round trips measured beside them.
+ */
+async function coreRoundTripUs(ms = 300): Promise<number> {
+  const sab = new SharedArrayBuffer(128);
+  const a = new Int32Array(sab);
+  const echo = `const a = new Int32Array(require('node:worker_threads').workerData); let last = 0;
+    for (;;) { const v = Atomics.load(a, 0); if (v === -1) break; if (v !== last) { Atomics.store(a, 16, v); last = v; } }`;
+  const w = new Worker(echo, { eval: true, workerData: sab });
+  try {
+    Atomics.store(a, 0, 1); // wait until the echo runs
+    while (Atomics.load(a, 16) !== 1) await new Promise((r) => setImmediate(r));
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < ms) {
+      for (let k = 0; k < 1000; k++, n++) {
+        const v = n + 2;
+        Atomics.store(a, 0, v);
+        while (Atomics.load(a, 16) !== v);
+      }
+    }
+    return ((performance.now() - t0) * 1000) / n;
+  } finally {
+    Atomics.store(a, 0, -1);
+    await w.terminate();
+  }
+}
+
+/**
  * 2 threads against 1 on the same workload, interleaved; then the hand-off cost per step (a
  * 16-neuron network has almost no work to split, so 2 threads minus 1 is the hand-off), and the
  * speed-up it predicts for T threads: t(T) = (1 − f)·t1 + f·t1/T + c, with the split fraction f
@@ -66,15 +99,19 @@ async function threadScaling(repeats: number, sizes: { neurons: number; train: n
   const perStep = (m: Measure[]) => 1e6 / median(m.map((x) => x.test)) / steps;
   const handoffUs = perStep(small[1]) - perStep(small[0]);
   console.log(`hand-off between 2 threads: ${handoffUs.toFixed(2)} µs per step (16 neurons, learning off, 2 threads − 1)`);
+  console.log(`core-to-core round trip: ${(await coreRoundTripUs()).toFixed(2)} µs (two threads spinning on a SharedArrayBuffer)`);
   const rows: Record<string, unknown>[] = [];
   for (const { neurons, train, test } of sizes) {
     await ours(neurons, Math.min(200, train), 50, 99, 2); // warm-up
     const one: Measure[] = [];
     const two: Measure[] = [];
+    const roundTrips: number[] = [];
     for (let k = 0; k < repeats; k++) {
+      roundTrips.push(await coreRoundTripUs());
       one.push(await ours(neurons, train, test, k, 1));
       two.push(await ours(neurons, train, test, k, 2));
     }
+    roundTrips.push(await coreRoundTripUs());
     const t1 = 1e6 / median(one.map((m) => m.train)) / steps;
     const t2 = 1e6 / median(two.map((m) => m.train)) / steps;
     const f = Math.min(1, Math.max(0, (2 * (t1 - t2 + handoffUs)) / t1));
@@ -88,6 +125,7 @@ async function threadScaling(repeats: number, sizes: { neurons: number; train: n
       'µs/step (1 thread)': Number(t1.toFixed(2)),
       'split fraction': Number(f.toFixed(2)),
       'model 4 / 8 / 16 threads': `${predict(4)} / ${predict(8)} / ${predict(16)}`,
+      'core round trip µs': roundTrips.map((x) => x.toFixed(2)).join(' '),
     };
     rows.push(row);
     console.log(`threads N=${neurons}: ${JSON.stringify(row)}`);
