@@ -33,7 +33,9 @@ function listActive(n: i32): i32 {
 /** Encodes with the interval tables; returns the number of spikes. */
 export function encodeIntervals(n: i32, nSteps: i32): i32 {
   const m = listActive(n);
-  memory.fill(trainCount, 0, <usize>nSteps << 2);
+  // Each step's slot holds its bucket's next free address while encoding, its count after.
+  const bucketBytes = <usize>m << 1;
+  for (let t = 0; t < nSteps; t++) store<i32>(trainCount + (<usize>t << 2), <i32>(trainIndex + <usize>t * bucketBytes));
   const width8 = <usize>(nSteps + 2) << 3;
   let total = 0;
   // The stream's state in locals for the loop (one draw per interval), stored back after it.
@@ -56,15 +58,19 @@ export function encodeIntervals(n: i32, nSteps: i32): i32 {
       while (uf >= load<f64>(row + (<usize>k << 3))) k++;
       c += k;
       if (c > nSteps) break;
-      const t = c - 1;
-      const slot = trainCount + (<usize>t << 2);
-      const cnt = load<i32>(slot);
-      store<u16>(trainIndex + (<usize>(t * m + cnt) << 1), <u16>i);
-      store<i32>(slot, cnt + 1);
-      total++;
+      const slot = trainCount + (<usize>(c - 1) << 2);
+      const at = load<i32>(slot);
+      store<u16>(<usize>at, <u16>i);
+      store<i32>(slot, at + 2);
     }
   }
   setRng(a, b, c0, d);
+  for (let t = 0; t < nSteps; t++) {
+    const slot = trainCount + (<usize>t << 2);
+    const cnt = (load<i32>(slot) - <i32>(trainIndex + <usize>t * bucketBytes)) >> 1;
+    store<i32>(slot, cnt);
+    total += cnt;
+  }
   return total;
 }
 
