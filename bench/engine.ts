@@ -366,6 +366,13 @@ async function main(): Promise<void> {
         testRatio: Number((Number(row.testPerSec) / rs).toFixed(3)),
       });
       if (refs.length > 1) row.stockTrainRatio = Number((Number(row.trainPerSec) / trains[0]).toFixed(3));
+      // Run k of ours against run k of the faster build, which ran right after it: on a host whose
+      // speed drifts between runs (±20 % here), the pairs' median moves less than a ratio of medians.
+      const paired = mine.map((m, k) => m.train / theirs[best][k].train);
+      Object.assign(row, {
+        pairedTrainRatio: Number(median(paired).toFixed(3)),
+        pairedRange: `${Math.min(...paired).toFixed(2)}–${Math.max(...paired).toFixed(2)}`,
+      });
     }
     rows.push(row);
     console.log(`N=${neurons}: ${JSON.stringify(row)}`);
