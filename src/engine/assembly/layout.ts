@@ -50,6 +50,9 @@ export let extra: usize = 0; // f32: −wIE for neurons whose inhibitory partner
 export let inhSelf: usize = 0; // i32 mask, same neurons (conductance synapses)
 export let synInput: usize = 0; // f32 [stride], input of the step when not fused
 export let ring: usize = 0; // f32 [ringSlots × stride]
+/** Threads one network may run on (threads.ts); each has its own slot table for the scatter. */
+export const MAX_THREADS: i32 = 32;
+export let slotTables: usize = 0; // i32 [MAX_THREADS × ringSlots], threads.ts: scatterRange
 export let crossed: usize = 0; // i32 [stride]
 export let excSpiking: usize = 0;
 export let prevExc: usize = 0;
@@ -114,6 +117,7 @@ export function allocate(nInputs: i32, nNeurons: i32, nSteps: i32, slots: i32, t
   inhSelf = allocZeroed(s);
   synInput = allocZeroed(s);
   ring = slots > 0 ? allocZeroed(slots * s) : 0;
+  slotTables = slots > 0 ? allocZeroed(MAX_THREADS * slots * 4) : 0;
   crossed = allocZeroed(s);
   excSpiking = allocZeroed(s);
   prevExc = allocZeroed(s);
@@ -180,6 +184,7 @@ export function adoptArrays(p: usize, save: bool): void {
     store<usize>(p, potAmounts, 96);
     store<usize>(p, potY2, 100);
     store<usize>(p, touched, 104);
+    store<usize>(p, slotTables, 108);
     return;
   }
   stride = load<i32>(p, 0);
@@ -209,4 +214,5 @@ export function adoptArrays(p: usize, save: bool): void {
   potAmounts = load<usize>(p, 96);
   potY2 = load<usize>(p, 100);
   touched = load<usize>(p, 104);
+  slotTables = load<usize>(p, 108);
 }

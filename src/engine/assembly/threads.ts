@@ -20,7 +20,7 @@
  * memory.atomic.wait32 here, while the optimizing tier does not.
  */
 import { allocZeroed } from './memory';
-import { adoptArrays, delays, neurons, ring, ringSlots, stride, weights } from './layout';
+import { adoptArrays, delays, MAX_THREADS, neurons, ring, ringSlots, slotTables, stride, weights } from './layout';
 import { adoptLayers, norm } from './params';
 import { resetNeurons, stepExcBuffered, stepExcFused } from './neurons';
 import {
@@ -34,7 +34,7 @@ import {
 // @ts-ignore: decorator
 @external('env', 'wake') declare function wake(ptr: usize): void;
 
-export const MAX_THREADS: i32 = 32;
+export { MAX_THREADS };
 const LINE: usize = 64;
 
 const JOB_EXC: i32 = 1;
@@ -343,7 +343,7 @@ function runShare(t: i32, kind: i32, out: usize): i32 {
   }
   if (kind == JOB_NORMALIZE) return normalizeRange(j0, j1, load<i32>(ctrl + NORM_COUNT), norm) ? 1 : 0;
   if (kind == JOB_SCATTER) {
-    scatterRange(load<usize>(ctrl + SCATTER_LIST), load<i32>(ctrl + SCATTER_COUNT), load<i32>(ctrl + SCATTER_NEXT), from, to);
+    scatterRange(load<usize>(ctrl + SCATTER_LIST), load<i32>(ctrl + SCATTER_COUNT), load<i32>(ctrl + SCATTER_NEXT), from, to, t);
     return 0;
   }
   const flags = load<i32>(ctrl + FLAGS);
@@ -446,7 +446,7 @@ export function scatterInputs(list: usize, count: i32, next: i32): void {
   if (count == 0) return;
   if (alone()) {
     applyPlanned();
-    scatterRange(list, count, next, 0, <usize>stride << 2);
+    scatterRange(list, count, next, 0, <usize>stride << 2, 0);
     return;
   }
   store<usize>(ctrl + SCATTER_LIST, list);
@@ -455,43 +455,40 @@ export function scatterInputs(list: usize, count: i32, next: i32): void {
   runJob(JOB_SCATTER);
 }
 
-function scatterRange(list: usize, count: i32, next: i32, from: usize, to: usize): void {
+function scatterRange(list: usize, count: i32, next: i32, from: usize, to: usize, t: i32): void {
   const slotBytes = <usize>stride << 2;
   const j0 = <i32>(from >> 2);
   const j1 = min(<i32>(to >> 2), neurons);
   const j4 = j0 + ((j1 - j0) & ~3);
-  // Whether a synapse's slot wraps around the ring is random, so a branch on it mispredicts about
-  // as often as it is taken: that made this loop most of a sample with delays. Ring addresses are
-  // computed four at a time without branches, then added one by one (there is no SIMD scatter):
-  // 2.2–2.5× the branching loop, 1.6× a scalar select. 1 + D ≤ ringSlots − 1: one wrap at most.
-  const nextV = i32x4.splat(next);
-  const slotsV = i32x4.splat(ringSlots);
-  const bytesV = i32x4.splat(<i32>slotBytes);
-  const ringV = i32x4.splat(<i32>ring);
-  const lanes = i32x4(0, 4, 8, 12);
+  // Where a delay of k steps lands in the ring this step, for every k (thread t's own table):
+  // 1 + D ≤ ringSlots − 1 and next ≤ ringSlots, so one wrap at most. A synapse's entry is then
+  // one table load away, with no compare and no lane extraction: whether a slot wraps is random,
+  // and a branch on it mispredicted about half the time.
+  const table = slotTables + ((<usize>t * <usize>ringSlots) << 2);
+  for (let k = 0; k < ringSlots; k++) {
+    let s = next + k;
+    if (s >= ringSlots) s -= ringSlots;
+    store<i32>(table + (<usize>k << 2), <i32>(ring + <usize>s * slotBytes));
+  }
   for (let r = 0; r < count; r++) {
     const i = <usize>load<u16>(list + (<usize>r << 1));
     const row = weights + ((i * <usize>stride) << 2);
     const d = delays + i * <usize>stride;
     for (let j = j0; j < j4; j += 4) {
-      let slot = i32x4.add(nextV, i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(d + <usize>j))));
-      slot = i32x4.sub(slot, v128.and(slotsV, i32x4.ge_s(slot, slotsV)));
-      const at = i32x4.add(i32x4.add(i32x4.mul(slot, bytesV), ringV), i32x4.add(i32x4.splat(j << 2), lanes));
-      const wj = row + (<usize>j << 2);
-      const e0 = <usize>i32x4.extract_lane(at, 0);
-      store<f32>(e0, load<f32>(e0) + load<f32>(wj, 0));
-      const e1 = <usize>i32x4.extract_lane(at, 1);
-      store<f32>(e1, load<f32>(e1) + load<f32>(wj, 4));
-      const e2 = <usize>i32x4.extract_lane(at, 2);
-      store<f32>(e2, load<f32>(e2) + load<f32>(wj, 8));
-      const e3 = <usize>i32x4.extract_lane(at, 3);
-      store<f32>(e3, load<f32>(e3) + load<f32>(wj, 12));
+      const o = <usize>j << 2;
+      const e0 = <usize>load<i32>(table + (<usize>load<u8>(d + <usize>j) << 2)) + o;
+      const e1 = <usize>load<i32>(table + (<usize>load<u8>(d + <usize>j, 1) << 2)) + o;
+      const e2 = <usize>load<i32>(table + (<usize>load<u8>(d + <usize>j, 2) << 2)) + o;
+      const e3 = <usize>load<i32>(table + (<usize>load<u8>(d + <usize>j, 3) << 2)) + o;
+      store<f32>(e0, load<f32>(e0) + load<f32>(row + o));
+      store<f32>(e1, load<f32>(e1, 4) + load<f32>(row + o, 4), 4);
+      store<f32>(e2, load<f32>(e2, 8) + load<f32>(row + o, 8), 8);
+      store<f32>(e3, load<f32>(e3, 12) + load<f32>(row + o, 12), 12);
     }
     for (let j = j4; j < j1; j++) {
-      const raw = next + <i32>load<u8>(d + <usize>j);
-      const slot = select<i32>(raw - ringSlots, raw, raw >= ringSlots);
-      const e = ring + <usize>slot * slotBytes + (<usize>j << 2);
-      store<f32>(e, load<f32>(e) + load<f32>(row + (<usize>j << 2)));
+      const o = <usize>j << 2;
+      const e = <usize>load<i32>(table + (<usize>load<u8>(d + <usize>j) << 2)) + o;
+      store<f32>(e, load<f32>(e) + load<f32>(row + o));
     }
   }
 }
