@@ -320,6 +320,9 @@ export class Network {
         for (let h = 1; h < this.threads; h++) {
           const w = new Worker(HELPER_SCRIPT, {
             eval: true,
+            // A worker inherits the process's flags; with --input-type=module (a script given to
+            // node -e or on stdin) the helper's script would be read as a module without require.
+            execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')),
             name: `spikelab-engine-${h}`,
             workerData: { module, memory: shared, ctrl, index: h, failed: k.failedFlag() },
           });

@@ -4,7 +4,11 @@
  * conductance step, delay scatter, state carried between samples, learning on and off, uneven
  * shares), through checkpoint and resume, and helpers that end when the network closes.
  */
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import type { Worker } from 'node:worker_threads';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRecording, engineThreadsFor, Network, type NetworkSpec } from '../../src/engine/network.js';
@@ -168,6 +172,24 @@ describe('a network on several threads', () => {
     net.close();
     await Promise.all(exits);
     expect(() => net.runSample(image(1), true)).toThrow();
+  });
+
+  it('runs on 2 threads in a process started with --input-type=module (node -e), same bits as 1 thread', async () => {
+    // The compiled engine, as a user's script would load it (`npm test` builds first). Helpers
+    // inherit the process's flags; with this one their script used to fail to start, and thread 0
+    // waited a minute for them before trapping.
+    const dist = pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'src', 'experiment')).href;
+    const script = (threads: number) => `
+      const { resolveDefinition } = await import('${dist}/presets.js');
+      const { runExperiment } = await import('${dist}/run.js');
+      const def = resolveDefinition({ preset: 'diehl-cook-2015', neurons: 64, train: 20, test: 5, seed: 4, checkpointEvery: 0 });
+      const r = await runExperiment(def, { emit: () => {}, threads: ${threads} });
+      console.log(r.weightsSha256);`;
+    const run = (threads: number) =>
+      promisify(execFile)(process.execPath, ['--input-type=module', '-e', script(threads)], { timeout: 20_000 });
+    const [one, two] = await Promise.all([run(1), run(2)]);
+    expect(two.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(two.stdout.trim()).toBe(one.stdout.trim());
   });
 
   it('a budget splits only networks large enough to gain', () => {
